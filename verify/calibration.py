@@ -1,0 +1,115 @@
+"""Label probabilities from the judge's logprobs, and bias correction.
+
+Small models put most of their probability on one label whatever the evidence. Dividing each label's
+probability by the model's mean probability for that label on a calibration set (a "prior") removes
+that bias. Priors are fitted by ``verify eval calibrate`` and stored as JSON, tied to the model name
+and the judge prompt's hash; a file for another model or prompt version is not applied.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .llm import TokenLogprob
+from .models import LABELS, Label
+
+_VALUE_START = re.compile(r'"label"\s*:\s*"')
+
+
+def label_probabilities(text: str, logprobs: list[TokenLogprob] | None) -> dict[Label, float] | None:
+    """Probability of each label at the position where the model wrote the label value."""
+    if not logprobs:
+        return None
+    match = _VALUE_START.search(text)
+    if not match:
+        return None
+    target = match.end()
+    offset = 0
+    token = None
+    for item in logprobs:
+        end = offset + len(item.token)
+        if end > target:
+            token = item
+            break
+        offset = end
+    if token is None:
+        return None
+    alternatives = token.top or ((token.token, token.logprob),)
+    mass: dict[Label, float] = dict.fromkeys(LABELS, 0.0)
+    for tok, logprob in alternatives:
+        piece = tok.strip().lstrip('"').lower()
+        if not piece:
+            continue
+        for label in LABELS:
+            if label.value.startswith(piece) or piece.startswith(label.value):
+                mass[label] += math.exp(logprob)
+                break
+    floor = math.exp(min(lp for _, lp in alternatives)) / 2
+    for label in LABELS:
+        if mass[label] == 0.0:
+            mass[label] = floor
+    total = sum(mass.values())
+    return {label: value / total for label, value in mass.items()}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    model: str
+    prompt_hash: str
+    priors: dict[Label, float]
+    source: str
+    fitted_on: str = ""
+
+    def apply(self, probs: dict[Label, float]) -> dict[Label, float]:
+        scaled = {label: probs[label] / max(self.priors[label], 1e-6) for label in LABELS}
+        total = sum(scaled.values())
+        return {label: value / total for label, value in scaled.items()}
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "model": self.model,
+                "prompt_hash": self.prompt_hash,
+                "priors": {label.value: round(p, 6) for label, p in self.priors.items()},
+                "fitted_on": self.fitted_on,
+            },
+            indent=2,
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Calibration:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(
+            model=data["model"],
+            prompt_hash=data["prompt_hash"],
+            priors={Label(k): float(v) for k, v in data["priors"].items()},
+            source=str(path),
+            fitted_on=data.get("fitted_on", ""),
+        )
+
+    @classmethod
+    def fit(
+        cls, probs: list[dict[Label, float]], *, model: str, prompt_hash: str, fitted_on: str
+    ) -> Calibration:
+        if not probs:
+            raise ValueError("no label probabilities to fit on")
+        priors = {label: sum(p[label] for p in probs) / len(probs) for label in LABELS}
+        return cls(model=model, prompt_hash=prompt_hash, priors=priors, source="fitted", fitted_on=fitted_on)
+
+
+def find_calibration(directory: Path, model: str, prompt_hash: str) -> Calibration | None:
+    """The calibration file in ``directory`` fitted for this model and judge prompt, if any."""
+    if not directory.is_dir():
+        return None
+    for path in sorted(directory.glob("*.json")):
+        try:
+            cal = Calibration.load(path)
+        except (OSError, ValueError, KeyError):
+            continue
+        if cal.model == model and prompt_hash.startswith(cal.prompt_hash):
+            return cal
+    return None

@@ -1,0 +1,44 @@
+"""Splitting documents into overlapping passages with content-hash ids."""
+
+from __future__ import annotations
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from .documents import SourceDocument
+from .models import EvidencePassage, content_id
+
+
+def passage_id(doc_id: str, text: str) -> str:
+    """Content hash of the passage text, salted with its document so equal text in two sources stays two."""
+    return content_id(f"{doc_id}\n{text}")
+
+
+def chunk_document(doc: SourceDocument, *, chunk_size: int, chunk_overlap: int) -> list[EvidencePassage]:
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+        separators=["\n\n", "\n", ". ", "; ", ", ", " ", ""],
+        keep_separator="end",
+        strip_whitespace=True,
+    )
+    seen: set[str] = set()
+    passages = []
+    for index, text in enumerate(splitter.split_text(doc.text)):
+        pid = passage_id(doc.doc_id, text)
+        if pid in seen:
+            continue
+        seen.add(pid)
+        passages.append(
+            EvidencePassage(
+                id=pid,
+                doc_id=doc.doc_id,
+                text=text,
+                title=doc.meta.get("title"),
+                url=doc.meta.get("url"),
+                publisher=doc.meta.get("publisher"),
+                date=doc.meta.get("date"),
+                source_path=doc.path,
+                chunk_index=index,
+            )
+        )
+    return passages

@@ -1,0 +1,148 @@
+"""One configuration object for every entry point.
+
+Precedence, lowest to highest: defaults, a TOML file (``--config`` or ``VERIFY_CONFIG``, else
+``./verify.toml`` if present), environment variables (``VERIFY_*``, plus ``OPENAI_API_KEY``), then
+explicit overrides from the CLI or the caller.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+
+from .errors import ConfigError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("VERIFY_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "verify"
+
+
+class VerifyConfig(BaseModel):
+    """Everything a :class:`verify.Verifier` needs. Immutable once built."""
+
+    model_config = {"frozen": True, "extra": "forbid"}
+
+    # Chat model
+    backend: Literal["embedded", "openai"] = Field(
+        "embedded", description="embedded: packaged GGUF via xllamacpp; openai: any OpenAI-compatible API"
+    )
+    embedded_model: Literal["qwen2.5-coder-1.5b", "qwen2.5-0.5b"] = "qwen2.5-coder-1.5b"
+    base_url: str | None = Field(None, description="OpenAI-compatible base URL (backend=openai)")
+    api_key: SecretStr | None = None
+    model: str | None = Field(None, description="Model name sent to the endpoint (backend=openai)")
+    temperature: float = 0.0
+    request_timeout: float = Field(300.0, gt=0, description="Seconds per HTTP request")
+    max_retries: int = Field(2, ge=0, description="Transport retries, done by the openai client")
+    max_reasks: int = Field(1, ge=0, description="Re-asks after invalid model output (tenacity)")
+    logprobs: bool = Field(True, description="Ask for label probabilities (needs endpoint support)")
+    calibration: str = Field(
+        "auto", description="'auto' (matching file in evals/calibration), 'off', or a path to a JSON file"
+    )
+    n_threads: int | None = Field(None, description="Embedded model CPU threads (default: all cores)")
+    n_ctx: int = Field(8192, ge=2048)
+    cache_dir: Path = Field(default_factory=default_cache_dir)
+
+    # Evidence store
+    store_path: Path = Path(".verify/chroma")
+    chroma_url: str | None = Field(None, description="http://host:port of a shared Chroma server")
+    collection: str = "evidence"
+    embedding_model: Literal["all-MiniLM-L6-v2"] = "all-MiniLM-L6-v2"
+    chunk_size: int = Field(600, ge=200)
+    chunk_overlap: int = Field(100, ge=0)
+
+    # Retrieval and judging
+    top_k: int = Field(4, ge=1, le=20)
+    dense_candidates: int = Field(20, ge=1)
+    lexical_candidates: int = Field(20, ge=1)
+    near_duplicate_jaccard: float = Field(0.8, gt=0, le=1)
+    max_citations: int = Field(2, ge=1)
+    concurrency: int = Field(1, ge=1, description="Judge calls in flight at once")
+
+    # Extraction
+    window_sentences: int = Field(10, ge=1)
+    context_sentences: int = Field(3, ge=0)
+    max_article_chars: int = Field(60_000, ge=1)
+
+    prompts_dir: Path = PROJECT_DIR / "prompts"
+    calibration_dir: Path = PROJECT_DIR / "evals" / "calibration"
+
+    @model_validator(mode="after")
+    def _check(self) -> VerifyConfig:
+        if self.backend == "openai" and not self.model:
+            raise ValueError("backend 'openai' needs a model name (VERIFY_MODEL or model = ...)")
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+    @property
+    def model_name(self) -> str:
+        return self.model or self.embedded_model
+
+    @classmethod
+    def load(cls, path: Path | str | None = None, **overrides: Any) -> VerifyConfig:
+        """Defaults < TOML file < environment < overrides (``None`` overrides are ignored)."""
+        values: dict[str, Any] = {}
+        file = Path(path) if path else _default_config_file()
+        if file is not None:
+            if not file.is_file():
+                raise ConfigError(f"config file not found: {file}")
+            try:
+                values.update(tomllib.loads(file.read_text(encoding="utf-8")))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"cannot parse config file {file}: {exc}") from exc
+        values.update(_from_env())
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if values.get("base_url") and "backend" not in values:
+            values["backend"] = "openai"
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "config"
+            raise ConfigError(f"invalid configuration: {where}: {first['msg']}") from exc
+
+    def redacted(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        data["api_key"] = "***" if self.api_key else None
+        return data
+
+
+_ENV = {
+    "VERIFY_BACKEND": "backend",
+    "VERIFY_BASE_URL": "base_url",
+    "VERIFY_MODEL": "model",
+    "VERIFY_EMBEDDED_MODEL": "embedded_model",
+    "VERIFY_STORE": "store_path",
+    "VERIFY_CHROMA_URL": "chroma_url",
+    "VERIFY_COLLECTION": "collection",
+    "VERIFY_THREADS": "n_threads",
+    "VERIFY_CALIBRATION": "calibration",
+    "VERIFY_CONCURRENCY": "concurrency",
+}
+
+
+def _from_env() -> dict[str, Any]:
+    values: dict[str, Any] = {field: os.environ[var] for var, field in _ENV.items() if os.environ.get(var)}
+    key = os.environ.get("VERIFY_API_KEY") or os.environ.get("OPENAI_API_KEY")
+    if key:
+        values["api_key"] = key
+    return values
+
+
+def _default_config_file() -> Path | None:
+    env = os.environ.get("VERIFY_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("verify.toml")
+    return local if local.is_file() else None

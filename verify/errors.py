@@ -1,0 +1,57 @@
+"""User-facing error hierarchy.
+
+Every error the CLI shows is a :class:`VerifyError`: one line, no traceback. Library callers can catch
+the specific subclasses.
+"""
+
+from __future__ import annotations
+
+
+class VerifyError(Exception):
+    """Base class for every error verify reports to a user."""
+
+    exit_code = 1
+
+
+class InputError(VerifyError):
+    """The article or document given cannot be used (missing, empty, binary, too large)."""
+
+    exit_code = 2
+
+
+class ConfigError(VerifyError):
+    """The configuration is invalid or incomplete."""
+
+    exit_code = 2
+
+
+class ModelAssetError(VerifyError):
+    """The embedded model cannot be assembled or failed its integrity check."""
+
+
+class BackendError(VerifyError):
+    """The chat model endpoint failed."""
+
+
+class EndpointUnreachableError(BackendError):
+    """No server answers at the configured base URL."""
+
+
+class AuthenticationError(BackendError):
+    """The endpoint rejected the API key."""
+
+
+class InvalidOutputError(BackendError):
+    """The model's output did not validate, after the allowed re-asks."""
+
+
+class StoreError(VerifyError):
+    """The evidence store cannot be used."""
+
+
+class CollectionMissingError(StoreError):
+    """The evidence collection does not exist or holds no passages."""
+
+
+class EmbeddingMismatchError(StoreError):
+    """The collection was built with a different embedding model than the one configured."""

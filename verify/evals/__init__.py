@@ -1,0 +1,1 @@
+"""The eval harness: judge accuracy, retrieval recall, extraction quality and cost."""

@@ -1,0 +1,165 @@
+"""Chat model backends.
+
+Every backend speaks the OpenAI chat-completions protocol, so the embedded default and OpenAI (or
+vLLM, Ollama, a llama.cpp server) share one code path: :class:`OpenAIChatBackend`, built on
+langchain's ``ChatOpenAI``. Transport retries (connection errors, 429 and 5xx, honouring
+Retry-After) belong to the openai client inside it (``max_retries``); re-asks after invalid output
+are done one level up, in :mod:`verify.structured`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import openai
+
+from .errors import AuthenticationError, BackendError, EndpointUnreachableError
+from .models import Usage
+
+log = logging.getLogger("verify")
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass
+class ChatResult:
+    text: str
+    usage: Usage
+    logprobs: list[TokenLogprob] | None = None
+    model: str | None = None
+    finish_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    messages: list[dict[str, str]]
+    schema: dict[str, Any]
+    schema_name: str
+    logprobs: bool = False
+    max_tokens: int = 512
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class ChatBackend(Protocol):
+    """What the pipeline needs from a chat model."""
+
+    name: str
+
+    async def acomplete(self, request: ChatRequest) -> ChatResult: ...
+
+
+class OpenAIChatBackend:
+    """Any OpenAI-compatible endpoint, through ``langchain_openai.ChatOpenAI``."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        base_url: str | None,
+        api_key: str | None,
+        temperature: float = 0.0,
+        timeout: float = 300.0,
+        max_retries: int = 2,
+        top_logprobs: int = 20,
+        portable_schema: bool = False,
+    ) -> None:
+        from langchain_openai import ChatOpenAI
+
+        self.name = model
+        self.base_url = base_url
+        self._top_logprobs = top_logprobs
+        self._portable_schema = portable_schema
+        self._llm = ChatOpenAI(
+            model=model,
+            base_url=base_url,
+            api_key=api_key or "not-needed",  # local servers ignore it; the client insists on one
+            temperature=temperature,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    async def acomplete(self, request: ChatRequest) -> ChatResult:
+        kwargs: dict[str, Any] = {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": request.schema_name,
+                    "schema": portable(request.schema) if self._portable_schema else request.schema,
+                    "strict": True,
+                },
+            },
+            "max_tokens": request.max_tokens,
+            **request.extra,
+        }
+        if request.logprobs:
+            kwargs.update(logprobs=True, top_logprobs=self._top_logprobs)
+        messages = [(m["role"], m["content"]) for m in request.messages]
+        started = time.perf_counter()
+        try:
+            message = await self._llm.bind(**kwargs).ainvoke(messages)
+        except openai.AuthenticationError as exc:
+            raise AuthenticationError(f"the endpoint rejected the API key ({exc.status_code})") from exc
+        except openai.APITimeoutError as exc:
+            raise BackendError(f"the model endpoint timed out: {self._where()}") from exc
+        except openai.APIConnectionError as exc:
+            raise EndpointUnreachableError(f"cannot reach the model endpoint at {self._where()}") from exc
+        except openai.APIStatusError as exc:
+            raise BackendError(
+                f"the model endpoint answered {exc.status_code}: {_short(exc.message)}"
+            ) from exc
+        elapsed = time.perf_counter() - started
+        meta = message.usage_metadata or {}
+        usage = Usage(
+            calls=1,
+            prompt_tokens=int(meta.get("input_tokens", 0)),
+            completion_tokens=int(meta.get("output_tokens", 0)),
+            model_seconds=elapsed,
+        )
+        content = message.content if isinstance(message.content, str) else str(message.content)
+        response = message.response_metadata or {}
+        return ChatResult(
+            text=content,
+            usage=usage,
+            logprobs=_parse_logprobs(response.get("logprobs")),
+            model=response.get("model_name"),
+            finish_reason=response.get("finish_reason"),
+        )
+
+    def _where(self) -> str:
+        return self.base_url or "the OpenAI API"
+
+
+def _parse_logprobs(raw: Any) -> list[TokenLogprob] | None:
+    if not raw or not raw.get("content"):
+        return None
+    out = []
+    for item in raw["content"]:
+        top = tuple((t["token"], float(t["logprob"])) for t in item.get("top_logprobs") or ())
+        out.append(TokenLogprob(item["token"], float(item["logprob"]), top))
+    return out
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_UNPORTABLE = frozenset({"minLength", "maxLength"})
+
+
+def portable(schema: object) -> object:
+    """Drop schema keywords that OpenAI's strict structured outputs reject (string length bounds)."""
+    if isinstance(schema, dict):
+        return {k: portable(v) for k, v in schema.items() if k not in _UNPORTABLE}
+    if isinstance(schema, list):
+        return [portable(v) for v in schema]
+    return schema

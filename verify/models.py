@@ -1,0 +1,160 @@
+"""Typed contracts passed between pipeline stages.
+
+Stages refer to each other's objects by id (claim ids, passage ids), never by text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, computed_field
+
+
+class Label(StrEnum):
+    SUPPORTED = "supported"
+    DISPUTED = "disputed"
+    UNVERIFIABLE = "unverifiable"
+
+
+LABELS: tuple[Label, ...] = (Label.SUPPORTED, Label.DISPUTED, Label.UNVERIFIABLE)
+
+
+class ClaimKind(StrEnum):
+    FACT = "fact"
+    OPINION = "opinion"
+    PREDICTION = "prediction"
+    OTHER = "other"
+
+
+def content_id(text: str, length: int = 16) -> str:
+    """A stable id derived from text content."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+class Article(BaseModel):
+    id: str
+    text: str
+    source: str | None = None
+
+    @classmethod
+    def from_text(cls, text: str, source: str | None = None) -> Article:
+        return cls(id=content_id(text, 12), text=text, source=source)
+
+
+class Span(BaseModel):
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class Claim(BaseModel):
+    id: str
+    text: str = Field(description="Atomic, self-contained claim")
+    kind: ClaimKind
+    span: Span = Field(description="Character span of the source sentence in the article")
+    sentence: str = Field(description="The source sentence, article[span.start:span.end]")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def checkable(self) -> bool:
+        return self.kind == ClaimKind.FACT
+
+
+class EvidencePassage(BaseModel):
+    id: str = Field(description="Content hash of the passage text")
+    doc_id: str
+    text: str
+    title: str | None = None
+    url: str | None = None
+    publisher: str | None = None
+    date: str | None = None
+    source_path: str | None = None
+    chunk_index: int = 0
+
+
+class Citation(BaseModel):
+    passage_id: str
+    quote: str = Field(description="Verbatim substring of the passage text")
+    start: int = Field(ge=0, description="Offset of the quote in the passage text")
+
+
+class DroppedCitation(BaseModel):
+    passage_id: str | None
+    quote: str
+    reason: str
+
+
+class Verdict(BaseModel):
+    claim_id: str
+    label: Label
+    rationale: str
+    citations: list[Citation] = Field(default_factory=list)
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    label_probs: dict[Label, float] | None = None
+    model_label: Label = Field(description="The label the model wrote before calibration and checks")
+    downgraded_from: Label | None = None
+    downgrade_reason: str | None = None
+    dropped_citations: list[DroppedCitation] = Field(default_factory=list)
+    retrieved_passage_ids: list[str] = Field(default_factory=list)
+    raw_output: str | None = None
+
+
+class ClaimFailure(BaseModel):
+    """A claim that could not be judged. Never a label."""
+
+    claim_id: str
+    stage: str
+    error_type: str
+    message: str
+
+
+class Usage(BaseModel):
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    model_seconds: float = 0.0
+
+    def add(self, other: Usage) -> None:
+        self.calls += other.calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.model_seconds += other.model_seconds
+
+
+class RunInfo(BaseModel):
+    verify_version: str
+    model: str
+    backend: str
+    base_url: str | None = None
+    embedding_model: str
+    collection: str
+    prompt_hashes: dict[str, str]
+    calibration: str | None = None
+    timings: dict[str, float] = Field(default_factory=dict)
+    usage: dict[str, Usage] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+    started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class Report(BaseModel):
+    article: Article
+    claims: list[Claim]
+    verdicts: list[Verdict]
+    failures: list[ClaimFailure] = Field(default_factory=list)
+    passages: dict[str, EvidencePassage] = Field(
+        default_factory=dict, description="Every passage retrieved for any claim, by passage id"
+    )
+    run: RunInfo
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def complete(self) -> bool:
+        """True when every checkable claim got a verdict."""
+        return not self.failures
+
+    def verdict_for(self, claim_id: str) -> Verdict | None:
+        return next((v for v in self.verdicts if v.claim_id == claim_id), None)
+
+    def claim(self, claim_id: str) -> Claim:
+        return next(c for c in self.claims if c.id == claim_id)

@@ -1,0 +1,73 @@
+"""Hybrid retrieval: dense (Chroma) and lexical (BM25) candidates fused by reciprocal rank, then
+near-duplicate passages (overlapping chunks, reprinted text) removed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .lexical import BM25Index, tokenize
+from .models import EvidencePassage
+from .store import EvidenceStore
+
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    passage: EvidencePassage
+    score: float
+    dense_rank: int | None
+    lexical_rank: int | None
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+class HybridRetriever:
+    def __init__(
+        self,
+        store: EvidenceStore,
+        *,
+        top_k: int,
+        dense_candidates: int,
+        lexical_candidates: int,
+        near_duplicate_jaccard: float,
+    ) -> None:
+        self.store = store
+        self.top_k = top_k
+        self.dense_candidates = dense_candidates
+        self.lexical_candidates = lexical_candidates
+        self.near_duplicate_jaccard = near_duplicate_jaccard
+        passages = store.all_passages()
+        self._by_id = {p.id: p for p in passages}
+        self._bm25 = BM25Index([p.id for p in passages], [p.text for p in passages])
+
+    def retrieve(self, query: str) -> list[Retrieved]:
+        dense = self.store.dense_search(query, self.dense_candidates)
+        lexical = self._bm25.search(query, self.lexical_candidates)
+        fused: dict[str, float] = {}
+        dense_rank: dict[str, int] = {}
+        lexical_rank: dict[str, int] = {}
+        for rank, (passage, _) in enumerate(dense, 1):
+            self._by_id.setdefault(passage.id, passage)
+            dense_rank[passage.id] = rank
+            fused[passage.id] = fused.get(passage.id, 0.0) + 1.0 / (RRF_K + rank)
+        for rank, (pid, _) in enumerate(lexical, 1):
+            lexical_rank[pid] = rank
+            fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank)
+        ordered = sorted(fused.items(), key=lambda kv: kv[1], reverse=True)
+        chosen: list[Retrieved] = []
+        token_sets: list[set[str]] = []
+        for pid, score in ordered:
+            passage = self._by_id[pid]
+            tokens = set(tokenize(passage.text))
+            if any(jaccard(tokens, seen) >= self.near_duplicate_jaccard for seen in token_sets):
+                continue
+            token_sets.append(tokens)
+            chosen.append(Retrieved(passage, score, dense_rank.get(pid), lexical_rank.get(pid)))
+            if len(chosen) == self.top_k:
+                break
+        return chosen

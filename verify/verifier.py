@@ -1,0 +1,308 @@
+"""The Verifier: one object, built from one config, serving the CLI, the eval harness and Python
+callers. Backends (chat model, embedder, store) are injected or built lazily from the config."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from . import __version__
+from .calibration import Calibration, find_calibration
+from .chunking import chunk_document
+from .config import VerifyConfig
+from .documents import check_text, iter_document_paths, load_document, read_text_file
+from .embedded import ASSETS, EmbeddedServer, ensure_model_file
+from .embeddings import Embedder, make_embedder
+from .errors import AuthenticationError, BackendError, ConfigError, EndpointUnreachableError
+from .extraction import ClaimExtractor
+from .judge import Judge, Judgement
+from .llm import ChatBackend, OpenAIChatBackend
+from .logging_setup import install_redaction
+from .models import Article, ClaimFailure, EvidencePassage, Report, RunInfo, Usage, Verdict
+from .prompts import PromptTemplate, load_prompt
+from .retrieval import HybridRetriever
+from .store import EvidenceStore, IngestStats
+
+log = logging.getLogger("verify")
+
+FATAL = (AuthenticationError, EndpointUnreachableError)
+
+
+class Verifier:
+    """Article in, :class:`~verify.models.Report` out.
+
+    >>> with Verifier(VerifyConfig.load()) as v:  # doctest: +SKIP
+    ...     report = v.check(article_text)
+    """
+
+    def __init__(
+        self,
+        config: VerifyConfig | None = None,
+        *,
+        chat: ChatBackend | None = None,
+        embedder: Embedder | None = None,
+        store: EvidenceStore | None = None,
+    ) -> None:
+        self.config = config or VerifyConfig.load()
+        install_redaction(self.config.api_key.get_secret_value() if self.config.api_key else None)
+        self._chat = chat
+        self._embedder = embedder
+        self._store = store
+        self._retriever: HybridRetriever | None = None
+        self._server: EmbeddedServer | None = None
+        self._lock = threading.Lock()
+        self.timings: dict[str, float] = {}
+        self.extract_prompt: PromptTemplate = load_prompt(self.config.prompts_dir, "extract_claims")
+        self.judge_prompt: PromptTemplate = load_prompt(self.config.prompts_dir, "judge_claim")
+        self.calibration = self._load_calibration()
+
+    # ----- components, built on first use -------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return self.config.model_name
+
+    @property
+    def chat(self) -> ChatBackend:
+        with self._lock:
+            if self._chat is None:
+                self._chat = self._build_chat()
+            return self._chat
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                with self._timed("load_embedder"):
+                    self._embedder = make_embedder(self.config.embedding_model)
+            return self._embedder
+
+    def store(self, *, create: bool = False) -> EvidenceStore:
+        if self._store is None or (create and self._store is None):
+            embedder = self.embedder
+            with self._timed("open_store"):
+                self._store = EvidenceStore(
+                    embedder,
+                    path=self.config.store_path,
+                    url=self.config.chroma_url,
+                    collection=self.config.collection,
+                    create=create,
+                )
+        return self._store
+
+    def retriever(self) -> HybridRetriever:
+        if self._retriever is None:
+            store = self.store()
+            store.require_passages()
+            with self._timed("build_lexical_index"):
+                self._retriever = HybridRetriever(
+                    store,
+                    top_k=self.config.top_k,
+                    dense_candidates=self.config.dense_candidates,
+                    lexical_candidates=self.config.lexical_candidates,
+                    near_duplicate_jaccard=self.config.near_duplicate_jaccard,
+                )
+        return self._retriever
+
+    def _build_chat(self) -> ChatBackend:
+        cfg = self.config
+        key = cfg.api_key.get_secret_value() if cfg.api_key else None
+        if cfg.backend == "embedded":
+            asset = ASSETS[cfg.embedded_model]
+            with self._timed("prepare_model_file"):
+                path = ensure_model_file(asset, cfg.cache_dir / "models")
+            with self._timed("start_model"):
+                self._server = EmbeddedServer(path, n_ctx=cfg.n_ctx, n_threads=cfg.n_threads)
+            base_url = self._server.base_url
+        else:
+            if cfg.base_url is None and not key:
+                raise ConfigError(
+                    "backend 'openai' without base_url needs an API key (VERIFY_API_KEY or OPENAI_API_KEY)"
+                )
+            base_url = cfg.base_url
+        return OpenAIChatBackend(
+            model=self.model_name,
+            base_url=base_url,
+            api_key=key,
+            temperature=cfg.temperature,
+            timeout=cfg.request_timeout,
+            max_retries=cfg.max_retries,
+            portable_schema=cfg.backend == "openai",
+        )
+
+    def _load_calibration(self) -> Calibration | None:
+        setting = self.config.calibration
+        if setting == "off":
+            return None
+        if setting == "auto":
+            return find_calibration(self.config.calibration_dir, self.model_name, self.judge_prompt.sha256)
+        cal = Calibration.load(Path(setting))
+        if cal.model != self.model_name or not self.judge_prompt.sha256.startswith(cal.prompt_hash):
+            raise ConfigError(
+                f"calibration {setting} was fitted for {cal.model} / judge prompt {cal.prompt_hash}, "
+                f"not {self.model_name} / {self.judge_prompt.version}"
+            )
+        return cal
+
+    def make_judge(self, calibration: Calibration | str | None = "config") -> Judge:
+        return Judge(
+            self.chat,
+            self.judge_prompt,
+            calibration=self.calibration if calibration == "config" else calibration,  # type: ignore[arg-type]
+            max_reasks=self.config.max_reasks,
+            max_citations=self.config.max_citations,
+            logprobs=self.config.logprobs,
+        )
+
+    # ----- ingest -------------------------------------------------------------------------------
+    def ingest(self, paths: list[Path], progress: Callable[[Path], None] | None = None) -> IngestStats:
+        files = iter_document_paths(paths)
+        store = self.store(create=True)
+        stats = IngestStats()
+        for path in files:
+            doc = load_document(path)
+            passages = chunk_document(
+                doc, chunk_size=self.config.chunk_size, chunk_overlap=self.config.chunk_overlap
+            )
+            added, skipped = store.add(passages)
+            stats.documents += 1
+            stats.passages += len(passages)
+            stats.added += added
+            stats.skipped_existing += skipped
+            if progress:
+                progress(path)
+        self._retriever = None
+        return stats
+
+    # ----- check --------------------------------------------------------------------------------
+    def check(self, text: str, *, source: str | None = None) -> Report:
+        return _run_sync(self.acheck(text, source=source))
+
+    def check_file(self, path: Path) -> Report:
+        text = read_text_file(path, max_chars=self.config.max_article_chars, what="article")
+        return self.check(text, source=str(path))
+
+    async def acheck(self, text: str, *, source: str | None = None) -> Report:
+        check_text(text, max_chars=self.config.max_article_chars)
+        started = time.perf_counter()
+        self.timings = {}
+        article = Article.from_text(text, source)
+        retriever = self.retriever()  # fails early on a missing or empty collection
+        chat = self.chat
+        extractor = ClaimExtractor(
+            chat,
+            self.extract_prompt,
+            window_sentences=self.config.window_sentences,
+            context_sentences=self.config.context_sentences,
+            max_reasks=self.config.max_reasks,
+        )
+        with self._timed("extract"):
+            extraction = await extractor.extract(text)
+        failures = [
+            ClaimFailure(
+                claim_id=f"sentences:{a}-{b}", stage="extract", error_type="InvalidOutputError", message=m
+            )
+            for a, b, m in extraction.failed_windows
+        ]
+        checkable = [c for c in extraction.claims if c.checkable]
+        evidence: dict[str, list[EvidencePassage]] = {}
+        with self._timed("retrieve"):
+            for claim in checkable:
+                evidence[claim.id] = [r.passage for r in retriever.retrieve(claim.text)]
+        judge = self.make_judge()
+        judge_usage = Usage()
+        verdicts: list[Verdict] = []
+        gate = asyncio.Semaphore(self.config.concurrency)
+
+        async def one(claim_id: str, claim_text: str) -> Judgement | ClaimFailure:
+            async with gate:
+                try:
+                    return await judge.judge(claim_id, claim_text, evidence[claim_id])
+                except FATAL:
+                    raise
+                except BackendError as exc:
+                    return ClaimFailure(
+                        claim_id=claim_id, stage="judge", error_type=type(exc).__name__, message=str(exc)
+                    )
+
+        with self._timed("judge"):
+            results = await asyncio.gather(*(one(c.id, c.text) for c in checkable))
+        for result in results:
+            if isinstance(result, ClaimFailure):
+                failures.append(result)
+            else:
+                verdicts.append(result.verdict)
+                judge_usage.add(result.usage)
+        self.timings["total"] = time.perf_counter() - started
+        passages = {p.id: p for ps in evidence.values() for p in ps}
+        run = RunInfo(
+            verify_version=__version__,
+            model=self.model_name,
+            backend=self.config.backend,
+            base_url=self.config.base_url,
+            embedding_model=self.embedder.name,
+            collection=self.config.collection,
+            prompt_hashes={
+                self.extract_prompt.name: self.extract_prompt.version,
+                self.judge_prompt.name: self.judge_prompt.version,
+            },
+            calibration=self.calibration.source if self.calibration else None,
+            timings=dict(self.timings),
+            usage={"extract": extraction.usage, "judge": judge_usage},
+            warnings=extraction.dropped,
+        )
+        return Report(
+            article=article,
+            claims=extraction.claims,
+            verdicts=verdicts,
+            failures=failures,
+            passages=passages,
+            run=run,
+        )
+
+    # ----- lifecycle ----------------------------------------------------------------------------
+    @contextmanager
+    def _timed(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        self._chat = None
+
+    def __enter__(self) -> Verifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _run_sync(coro):  # type: ignore[no-untyped-def]
+    """Run a coroutine from sync code, also when the caller already runs an event loop (notebooks)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]
