@@ -20,34 +20,52 @@ from .models import LABELS, Label
 _VALUE_START = re.compile(r'"label"\s*:\s*"')
 
 
+def _piece(token: str) -> str:
+    return token.strip().lstrip('"').strip().lower()
+
+
+def _label_of(piece: str) -> Label | None:
+    if not piece:
+        return None
+    for label in LABELS:
+        if label.value.startswith(piece) or piece.startswith(label.value):
+            return label
+    return None
+
+
+def label_position(logprobs: list[TokenLogprob]) -> TokenLogprob | None:
+    """The token where the model started writing the label value.
+
+    Token texts do not always add up to the message text (whitespace and byte-level pieces), so the
+    position is found by scanning tokens: after the token that spells the ``label`` key, the first
+    token that is not punctuation or whitespace.
+    """
+    seen_key = False
+    for item in logprobs:
+        piece = item.token.strip().strip('":{, \n').lower()
+        if not seen_key:
+            seen_key = piece.endswith("label")
+            if seen_key and _label_of(_piece(item.token.split("label", 1)[1])) is not None:
+                return None  # key and value fused in one token: no clean position
+            continue
+        if piece:
+            return item
+    return None
+
+
 def label_probabilities(text: str, logprobs: list[TokenLogprob] | None) -> dict[Label, float] | None:
     """Probability of each label at the position where the model wrote the label value."""
-    if not logprobs:
+    if not logprobs or not _VALUE_START.search(text):
         return None
-    match = _VALUE_START.search(text)
-    if not match:
-        return None
-    target = match.end()
-    offset = 0
-    token = None
-    for item in logprobs:
-        end = offset + len(item.token)
-        if end > target:
-            token = item
-            break
-        offset = end
-    if token is None:
+    token = label_position(logprobs)
+    if token is None or _label_of(_piece(token.token)) is None:
         return None
     alternatives = token.top or ((token.token, token.logprob),)
     mass: dict[Label, float] = dict.fromkeys(LABELS, 0.0)
     for tok, logprob in alternatives:
-        piece = tok.strip().lstrip('"').lower()
-        if not piece:
-            continue
-        for label in LABELS:
-            if label.value.startswith(piece) or piece.startswith(label.value):
-                mass[label] += math.exp(logprob)
-                break
+        label = _label_of(_piece(tok))
+        if label is not None:
+            mass[label] += math.exp(logprob)
     floor = math.exp(min(lp for _, lp in alternatives)) / 2
     for label in LABELS:
         if mass[label] == 0.0:
@@ -83,18 +101,21 @@ class Calibration:
     @classmethod
     def load(cls, path: Path) -> Calibration:
         data = json.loads(path.read_text(encoding="utf-8"))
+        priors = {Label(k): float(v) for k, v in data["priors"].items()}
+        if set(priors) != set(LABELS) or min(priors.values()) <= 0:
+            raise ValueError(f"{path}: priors must give a positive value for each of {[x.value for x in LABELS]}")
+        if len(str(data["prompt_hash"])) < 8:
+            raise ValueError(f"{path}: prompt_hash must hold at least 8 hex digits")
         return cls(
             model=data["model"],
             prompt_hash=data["prompt_hash"],
-            priors={Label(k): float(v) for k, v in data["priors"].items()},
+            priors=priors,
             source=str(path),
             fitted_on=data.get("fitted_on", ""),
         )
 
     @classmethod
-    def fit(
-        cls, probs: list[dict[Label, float]], *, model: str, prompt_hash: str, fitted_on: str
-    ) -> Calibration:
+    def fit(cls, probs: list[dict[Label, float]], *, model: str, prompt_hash: str, fitted_on: str) -> Calibration:
         if not probs:
             raise ValueError("no label probabilities to fit on")
         priors = {label: sum(p[label] for p in probs) / len(probs) for label in LABELS}
@@ -108,7 +129,7 @@ def find_calibration(directory: Path, model: str, prompt_hash: str) -> Calibrati
     for path in sorted(directory.glob("*.json")):
         try:
             cal = Calibration.load(path)
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
         if cal.model == model and prompt_hash.startswith(cal.prompt_hash):
             return cal

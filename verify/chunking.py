@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
-
 from .documents import SourceDocument
 from .models import EvidencePassage, content_id
 
@@ -14,6 +12,9 @@ def passage_id(doc_id: str, text: str) -> str:
 
 
 def chunk_document(doc: SourceDocument, *, chunk_size: int, chunk_overlap: int) -> list[EvidencePassage]:
+    # imported here: the package's __init__ pulls in sentence-transformers and torch (seconds)
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=chunk_size,
         chunk_overlap=chunk_overlap,

@@ -37,9 +37,7 @@ def check_citations(
         where = locate_quote(quote, passage.text)
         if where is None:
             dropped.append(
-                DroppedCitation(
-                    passage_id=passage.id, quote=quote, reason="quote is not in the cited passage"
-                )
+                DroppedCitation(passage_id=passage.id, quote=quote, reason="quote is not in the cited passage")
             )
             continue
         start, end = where

@@ -79,6 +79,9 @@ def _setup_logging(verbosity: int) -> None:
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logger = logging.getLogger("verify")
     logger.setLevel(level)
+    for old in [h for h in logger.handlers if getattr(h, "_verify_cli", False)]:
+        logger.removeHandler(old)
+    handler._verify_cli = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.propagate = False
 
@@ -111,14 +114,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .verifier import Verifier
 
     config = _config(args)
-    texts = [
-        (p, read_text_file(p, max_chars=config.max_article_chars, what="article")) for p in args.articles
-    ]
+    texts = [(p, read_text_file(p, max_chars=config.max_article_chars, what="article")) for p in args.articles]
     incomplete = False
     with Verifier(config) as verifier:
-        for path, text in tqdm(
-            texts, desc="articles", unit="article", disable=len(texts) < 2 or None, file=sys.stderr
-        ):
+        for path, text in tqdm(texts, desc="articles", unit="article", disable=len(texts) < 2 or None, file=sys.stderr):
             report = verifier.check(text, source=str(path))
             incomplete |= not report.complete
             if args.out:
@@ -134,7 +133,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _setup_logging(args.verbose)
+    _setup_logging(getattr(args, "verbose", 0))
     handlers = {"ingest": cmd_ingest, "check": cmd_check}
     try:
         if args.command == "eval":
@@ -148,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # a bug, not a user error: one line, traceback with -vv
         log.debug("internal error", exc_info=True)
-        print(f"verify: internal error: {type(exc).__name__}: {exc} (run with -vv for a traceback)", file=sys.stderr)
+        print(
+            f"verify: internal error: {type(exc).__name__}: {exc} (run with -vv for a traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -50,7 +50,7 @@ class VerifyConfig(BaseModel):
         "auto", description="'auto' (matching file in evals/calibration), 'off', or a path to a JSON file"
     )
     n_threads: int | None = Field(None, description="Embedded model CPU threads (default: all cores)")
-    n_ctx: int = Field(8192, ge=2048)
+    n_ctx: int = Field(4096, ge=2048, description="Context tokens per concurrent request")
     cache_dir: Path = Field(default_factory=default_cache_dir)
 
     # Evidence store
@@ -67,7 +67,7 @@ class VerifyConfig(BaseModel):
     lexical_candidates: int = Field(20, ge=1)
     near_duplicate_jaccard: float = Field(0.8, gt=0, le=1)
     max_citations: int = Field(2, ge=1)
-    concurrency: int = Field(1, ge=1, description="Judge calls in flight at once")
+    concurrency: int = Field(2, ge=1, le=16, description="Model calls in flight at once (and embedded server slots)")
 
     # Extraction
     window_sentences: int = Field(10, ge=1)

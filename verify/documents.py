@@ -47,9 +47,7 @@ def check_text(text: str, *, max_chars: int | None, what: str = "article") -> No
     if not text.strip():
         raise InputError(f"{what} is empty")
     if max_chars is not None and len(text) > max_chars:
-        raise InputError(
-            f"{what} has {len(text):,} characters; the limit is {max_chars:,} (max_article_chars)"
-        )
+        raise InputError(f"{what} has {len(text):,} characters; the limit is {max_chars:,} (max_article_chars)")
 
 
 def doc_id_for(path: Path) -> str:
@@ -89,16 +87,21 @@ def split_front_matter(text: str, path: Path | None = None) -> tuple[str, dict[s
     return text[match.end() :], meta
 
 
-def _html_text(html: str) -> tuple[str, dict[str, str]]:
-    from selectolax.parser import HTMLParser
+_BLOCKS = "h1, h2, h3, h4, h5, h6, p, li, blockquote, pre, td, th, div"
 
-    tree = HTMLParser(html)
+
+def _html_text(html: str) -> tuple[str, dict[str, str]]:
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(html)
     meta: dict[str, str] = {}
-    if tree.css_first("title") is not None:
-        meta["title"] = tree.css_first("title").text(strip=True)
-    for node in tree.css("script, style, nav, header, footer, noscript"):
+    title = tree.css_first("title")
+    if title is not None:
+        meta["title"] = title.text(strip=True)
+    for node in tree.css("script, style, nav, header, footer, noscript, template"):
         node.decompose()
-    blocks = [n.text(separator=" ", strip=True) for n in tree.css("h1, h2, h3, h4, p, li, blockquote, td")]
+    # innermost blocks only, so nested blocks (<li><p>, <blockquote><p>) are not read twice
+    blocks = [n.text(separator=" ", strip=True) for n in tree.css(_BLOCKS) if n.css_first(_BLOCKS) is None]
     text = "\n\n".join(b for b in blocks if b)
     if not text and tree.body is not None:
         text = tree.body.text(separator="\n", strip=True)

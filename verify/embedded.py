@@ -112,21 +112,30 @@ class EmbeddedServer:
     """llama.cpp serving an OpenAI-compatible API on 127.0.0.1, in this process."""
 
     def __init__(
-        self, model_path: Path, *, n_ctx: int = 8192, n_threads: int | None = None, verbosity: int = -1
+        self,
+        model_path: Path,
+        *,
+        n_ctx: int = 8192,
+        n_threads: int | None = None,
+        n_parallel: int = 1,
+        api_key: str | None = None,
+        verbosity: int = -1,
     ) -> None:
         import xllamacpp
 
         threads = n_threads or max(1, os.cpu_count() or 1)
         params = xllamacpp.CommonParams()
         params.model.path = str(model_path)
-        params.n_ctx = n_ctx
-        params.n_parallel = 1
+        params.n_ctx = n_ctx * n_parallel  # llama.cpp splits the context between the slots
+        params.n_parallel = n_parallel
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
         params.hostnames = ["127.0.0.1"]
         params.port = _free_port()
         params.endpoint_metrics = False
         params.verbosity = verbosity
+        if api_key:
+            params.api_keys = [api_key]
         started = time.perf_counter()
         try:
             self._server = xllamacpp.Server(params)

@@ -44,6 +44,10 @@ class AuthenticationError(BackendError):
 class InvalidOutputError(BackendError):
     """The model's output did not validate, after the allowed re-asks."""
 
+    def __init__(self, message: str, usage: object | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage  # verify.models.Usage of the calls spent before giving up
+
 
 class StoreError(VerifyError):
     """The evidence store cannot be used."""
@@ -55,3 +59,7 @@ class CollectionMissingError(StoreError):
 
 class EmbeddingMismatchError(StoreError):
     """The collection was built with a different embedding model than the one configured."""
+
+
+# Errors that stop a run (every later call would fail the same way), as opposed to per-claim failures.
+FATAL_ERRORS = frozenset({"AuthenticationError", "EndpointUnreachableError"})

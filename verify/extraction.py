@@ -53,10 +53,7 @@ class ExtractionResult:
 
 def make_windows(sentences: list[Sentence], size: int, context: int) -> list[Window]:
     """Each sentence is a target in exactly one window, so no claim is lost or doubled at a boundary."""
-    return [
-        Window(sentences[max(0, i - context) : i], sentences[i : i + size])
-        for i in range(0, len(sentences), size)
-    ]
+    return [Window(sentences[max(0, i - context) : i], sentences[i : i + size]) for i in range(0, len(sentences), size)]
 
 
 def render_window(window: Window) -> str:
@@ -144,6 +141,8 @@ class ClaimExtractor:
                     check=check,
                 )
             except InvalidOutputError as exc:
+                if isinstance(exc.usage, Usage):
+                    usage.add(exc.usage)
                 first, last = window.targets[0].index + 1, window.targets[-1].index + 1
                 failed.append((first, last, str(exc)))
                 continue

@@ -61,7 +61,7 @@ def judge_schema(numbered: NumberedPassages, max_citations: int) -> dict:
                 "maxItems": max_citations,
                 "items": {"type": "string", "enum": ids} if ids else {"type": "string"},
             },
-            "rationale": {"type": "string", "maxLength": 160},
+            "rationale": {"type": "string", "maxLength": 100},
         },
         "required": ["label", "evidence", "rationale"],
         "additionalProperties": False,
@@ -104,7 +104,7 @@ class Judge:
         )
         out = await call_structured(self.backend, request, JudgeOutput, max_reasks=self.max_reasks)
         model_label = out.value.label
-        probs = label_probabilities(out.result.text, out.result.logprobs)
+        probs = raw_probs = label_probabilities(out.result.text, out.result.logprobs)
         label, confidence, note = model_label, None, ""
         if probs is not None:
             if self.calibration is not None:
@@ -127,6 +127,7 @@ class Judge:
             citations=citations,
             confidence=confidence,
             label_probs=probs,
+            label_probs_raw=raw_probs,
             model_label=model_label,
             downgraded_from=downgraded_from,
             downgrade_reason=reason,

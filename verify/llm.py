@@ -113,9 +113,7 @@ class OpenAIChatBackend:
         except openai.APIConnectionError as exc:
             raise EndpointUnreachableError(f"cannot reach the model endpoint at {self._where()}") from exc
         except openai.APIStatusError as exc:
-            raise BackendError(
-                f"the model endpoint answered {exc.status_code}: {_short(exc.message)}"
-            ) from exc
+            raise BackendError(f"the model endpoint answered {exc.status_code}: {_short(exc.message)}") from exc
         elapsed = time.perf_counter() - started
         meta = message.usage_metadata or {}
         usage = Usage(

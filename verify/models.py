@@ -91,7 +91,8 @@ class Verdict(BaseModel):
     rationale: str
     citations: list[Citation] = Field(default_factory=list)
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
-    label_probs: dict[Label, float] | None = None
+    label_probs: dict[Label, float] | None = Field(default=None, description="After calibration")
+    label_probs_raw: dict[Label, float] | None = Field(default=None, description="Before calibration")
     model_label: Label = Field(description="The label the model wrote before calibration and checks")
     downgraded_from: Label | None = None
     downgrade_reason: str | None = None

@@ -71,7 +71,7 @@ def split_sentences(text: str) -> list[Sentence]:
         block = para.group(0)
         cut = 0
         for match in _BOUNDARY.finditer(block):
-            word = re.search(r"([A-Za-z.]+)[.!?]*[\"'\u201d\u2019)\]]*$", block[cut : match.end()])
+            word = re.search(r"([A-Za-z0-9.]+)[.!?]*[\"'\u201d\u2019)\]]*$", block[cut : match.end()])
             if word and word.group(1).lower().rstrip(".") in _ABBREVIATIONS and block[match.start()] == ".":
                 continue
             if word and re.fullmatch(r"[A-Z]", word.group(1).rstrip(".")):  # initials: "J. Smith"

@@ -85,8 +85,7 @@ class EvidenceStore:
         except Exception as exc:
             if "does not exist" in str(exc) or "NotFound" in type(exc).__name__:
                 raise CollectionMissingError(
-                    f"collection '{collection}' not found in {self.location}: "
-                    "run 'verify ingest PATH...' first"
+                    f"collection '{collection}' not found in {self.location}: run 'verify ingest PATH...' first"
                 ) from exc
             raise StoreError(f"cannot open the evidence store at {self.location}: {exc}") from exc
         recorded = (self._collection.metadata or {}).get(_MODEL_KEY)
@@ -153,9 +152,7 @@ class EvidenceStore:
             ids = got["ids"]
             if not ids:
                 break
-            out.extend(
-                _from_meta(i, t, m) for i, t, m in zip(ids, got["documents"], got["metadatas"], strict=True)
-            )
+            out.extend(_from_meta(i, t, m) for i, t, m in zip(ids, got["documents"], got["metadatas"], strict=True))
             offset += len(ids)
         return out
 

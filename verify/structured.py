@@ -91,7 +91,7 @@ async def call_structured(
     except RetryError as exc:
         cause = exc.last_attempt.exception()
         raise InvalidOutputError(
-            f"{request.schema_name}: invalid model output after {attempt} attempt(s): {cause}"
+            f"{request.schema_name}: invalid model output after {attempt} attempt(s): {cause}", usage
         ) from cause
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -18,7 +18,13 @@ from .config import VerifyConfig
 from .documents import check_text, iter_document_paths, load_document, read_text_file
 from .embedded import ASSETS, EmbeddedServer, ensure_model_file
 from .embeddings import Embedder, make_embedder
-from .errors import AuthenticationError, BackendError, ConfigError, EndpointUnreachableError
+from .errors import (
+    AuthenticationError,
+    BackendError,
+    CollectionMissingError,
+    ConfigError,
+    EndpointUnreachableError,
+)
 from .extraction import ClaimExtractor
 from .judge import Judge, Judgement
 from .llm import ChatBackend, OpenAIChatBackend
@@ -82,7 +88,10 @@ class Verifier:
             return self._embedder
 
     def store(self, *, create: bool = False) -> EvidenceStore:
-        if self._store is None or (create and self._store is None):
+        if self._store is None:
+            path = self.config.store_path
+            if not create and not self.config.chroma_url and not path.exists():
+                raise CollectionMissingError(f"no evidence store at {path}: run 'verify ingest PATH...' first")
             embedder = self.embedder
             with self._timed("open_store"):
                 self._store = EvidenceStore(
@@ -116,7 +125,9 @@ class Verifier:
             with self._timed("prepare_model_file"):
                 path = ensure_model_file(asset, cfg.cache_dir / "models")
             with self._timed("start_model"):
-                self._server = EmbeddedServer(path, n_ctx=cfg.n_ctx, n_threads=cfg.n_threads)
+                self._server = EmbeddedServer(
+                    path, n_ctx=cfg.n_ctx, n_threads=cfg.n_threads, n_parallel=cfg.concurrency
+                )
             base_url = self._server.base_url
         else:
             if cfg.base_url is None and not key:
@@ -165,9 +176,7 @@ class Verifier:
         stats = IngestStats()
         for path in files:
             doc = load_document(path)
-            passages = chunk_document(
-                doc, chunk_size=self.config.chunk_size, chunk_overlap=self.config.chunk_overlap
-            )
+            passages = chunk_document(doc, chunk_size=self.config.chunk_size, chunk_overlap=self.config.chunk_overlap)
             added, skipped = store.add(passages)
             stats.documents += 1
             stats.passages += len(passages)
@@ -203,9 +212,7 @@ class Verifier:
         with self._timed("extract"):
             extraction = await extractor.extract(text)
         failures = [
-            ClaimFailure(
-                claim_id=f"sentences:{a}-{b}", stage="extract", error_type="InvalidOutputError", message=m
-            )
+            ClaimFailure(claim_id=f"sentences:{a}-{b}", stage="extract", error_type="InvalidOutputError", message=m)
             for a, b, m in extraction.failed_windows
         ]
         checkable = [c for c in extraction.claims if c.checkable]
@@ -225,6 +232,8 @@ class Verifier:
                 except FATAL:
                     raise
                 except BackendError as exc:
+                    if isinstance(getattr(exc, "usage", None), Usage):
+                        judge_usage.add(exc.usage)  # type: ignore[attr-defined]
                     return ClaimFailure(
                         claim_id=claim_id, stage="judge", error_type=type(exc).__name__, message=str(exc)
                     )

@@ -1,13 +1,190 @@
-"""``verify eval`` sub-commands (filled in by the eval harness)."""
+"""``verify eval``: run, compare, calibrate."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import shlex
+import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+from ..calibration import Calibration
+from ..errors import ConfigError, InputError
+from ..models import Label
 
 
 def add_eval_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
-    parser = sub.add_parser("eval", help="measure judge accuracy on gold sets")
-    parser.set_defaults(handler=lambda args, config: 2)
-    common(parser)
+    parser = sub.add_parser(
+        "eval",
+        help="measure judge accuracy, retrieval and extraction on gold sets",
+        description="Eval harness. See evals/README.md for datasets and metrics.",
+    )
+    esub = parser.add_subparsers(dest="eval_command", required=True)
+
+    run = esub.add_parser(
+        "run",
+        help="run an eval and write a results directory",
+        description="Judge-level datasets (JSONL): modes 'judge' (gold passages given) and "
+        "'retrieval' (passages ingested, then retrieved). Annotated article folders: modes "
+        "'extraction' and 'pipeline' (full check). Writes items.jsonl, summary.json, report.md "
+        "and PNG plots to --out.",
+    )
+    run.add_argument("dataset", type=Path, help="JSONL file (generic or CLIMATE-FEVER) or a folder of *.gold.json")
+    run.add_argument(
+        "--mode",
+        choices=["judge", "retrieval", "extraction", "pipeline"],
+        help="default: judge for JSONL, pipeline for article folders",
+    )
+    run.add_argument("--format", choices=["auto", "generic", "climate-fever"], default="auto")
+    run.add_argument(
+        "--label-map",
+        type=json.loads,
+        help='JSON object mapping dataset labels to ours, e.g. \'{"SUPPORTS": "supported", "REFUTES": "disputed"}\'',
+    )
+    run.add_argument("--evidence", type=Path, help="retrieval mode: ingest this corpus instead of the items' passages")
+    run.add_argument("--limit", type=int, help="stratified sample of this many items (by original label)")
+    run.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    run.add_argument(
+        "--exclude-sample",
+        metavar="N:SEED",
+        help="leave out the items that --limit N --seed SEED would pick (e.g. a calibration holdout)",
+    )
+    run.add_argument("--calibration", help="'auto', 'off' or a calibration JSON (default: config)")
+    run.add_argument("--out", type=Path, help="results directory (default: runs/<mode>-<timestamp>)")
+    run.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    common(run)
+    run.set_defaults(handler=cmd_run)
+
+    compare = esub.add_parser("compare", help="compare two runs side by side")
+    compare.add_argument("run_a", type=Path)
+    compare.add_argument("run_b", type=Path)
+    compare.set_defaults(handler=lambda args, _config: _print(_compare(args)))
+
+    cal = esub.add_parser(
+        "calibrate",
+        help="fit label priors from a run's raw label probabilities",
+        description="Fits each label's mean probability over the run's items (a run made with "
+        "--calibration off) and writes a calibration JSON tied to the run's model and judge "
+        "prompt. Fit on items you will not evaluate on.",
+    )
+    cal.add_argument("run_dir", type=Path)
+    cal.add_argument(
+        "--out", type=Path, required=True, help="calibration JSON to write (e.g. evals/calibration/x.json)"
+    )
+    cal.set_defaults(handler=lambda args, _config: cmd_calibrate(args))
+
+
+def _print(text: str) -> int:
+    print(text)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> str:
+    from .compare import compare_runs
+
+    return compare_runs(args.run_a, args.run_b)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    meta = json.loads((args.run_dir / "meta.json").read_text(encoding="utf-8"))
+    if meta.get("calibration"):
+        raise ConfigError(
+            f"{args.run_dir} was run with calibration {meta['calibration']}; fit on a run with --calibration off"
+        )
+    probs = []
+    for line in (args.run_dir / "items.jsonl").read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line) if line.strip() else {}
+        if rec.get("label_probs_raw"):
+            probs.append({Label(k): float(v) for k, v in rec["label_probs_raw"].items()})
+    if not probs:
+        raise InputError(f"no raw label probabilities in {args.run_dir} (did the endpoint return logprobs?)")
+    cal = Calibration.fit(
+        probs,
+        model=meta["model"],
+        prompt_hash=meta["prompt_hashes"]["judge_claim"],
+        fitted_on=f"{meta['dataset']} ({len(probs)} items, run {args.run_dir.name})",
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(cal.to_json() + "\n", encoding="utf-8")
+    print(f"priors {', '.join(f'{k.value} {v:.3f}' for k, v in cal.priors.items())} -> {args.out}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace], Any]) -> int:
+    from tqdm import tqdm
+
+    from ..verifier import Verifier
+    from . import runner
+    from .datasets import load_articles, load_dataset, stratified_sample
+    from .summary import finish_run
+
+    config = make_config(args)
+    if args.calibration:
+        config = config.model_copy(update={"calibration": args.calibration})
+    articles = args.dataset.is_dir()
+    mode = args.mode or ("pipeline" if articles else "judge")
+    if articles != (mode in ("extraction", "pipeline")):
+        raise ConfigError(f"mode {mode} needs {'an article folder' if not articles else 'a JSONL dataset'}")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    run_dir = args.out or Path("runs") / f"{mode}-{args.dataset.stem}-{stamp}"
+    command = "verify " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    with Verifier(config) as verifier:
+        if articles:
+            units: list[Any] = load_articles(args.dataset)
+            if args.limit:
+                units = units[: args.limit]
+        else:
+            items = load_dataset(args.dataset, args.format, args.label_map)
+            if args.exclude_sample:
+                n, seed = (int(x) for x in args.exclude_sample.split(":"))
+                held = {it.id for it in stratified_sample(items, n, seed)}
+                items = [it for it in items if it.id not in held]
+            units = stratified_sample(items, args.limit, args.seed)
+        meta = runner.run_meta(
+            verifier,
+            mode=mode,
+            dataset=str(args.dataset),
+            command=command,
+            extra={
+                "limit": args.limit,
+                "seed": args.seed,
+                "exclude_sample": args.exclude_sample,
+                "evidence": str(args.evidence) if args.evidence else None,
+                "ids": [u.name if articles else u.id for u in units],
+            },
+        )
+        log = runner.RunLog(run_dir, meta, resume=args.resume)
+        with tqdm(
+            total=len(units),
+            desc=f"eval {mode}",
+            unit="article" if articles else "claim",
+            file=sys.stderr,
+            disable=None,
+        ) as bar:
+            if articles:
+                asyncio.run(runner.run_articles(verifier, units, log, judge=mode == "pipeline", progress=bar.update))
+            else:
+                retriever = None
+                if mode == "retrieval":
+                    if args.evidence:
+                        passages = runner.corpus_passages(verifier, args.evidence)
+                    else:
+                        passages = list(
+                            {
+                                p.id: p
+                                for it in load_dataset(args.dataset, args.format, args.label_map)
+                                for p in it.passages
+                            }.values()
+                        )
+                    retriever = runner.build_retriever(verifier, run_dir, passages)
+                asyncio.run(runner.run_items(verifier, units, log, retriever=retriever, progress=bar.update))
+    wanted = {u.name if articles else u.id for u in units}
+    records = [r for r in log.records.values() if r["id"] in wanted]
+    summary = finish_run(run_dir, records, meta)
+    print((run_dir / "report.md").read_text(encoding="utf-8"))
+    print(f"results: {run_dir}")
+    return 0 if summary.get("errors", 0) == 0 else 3

@@ -1,0 +1,224 @@
+"""The eval harness on fakes: datasets, metrics, the runner's resume, summaries, compare, calibrate."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from verify import Verifier, VerifyConfig
+from verify.errors import ConfigError, InputError
+from verify.evals import metrics as m
+from verify.evals.cli import cmd_calibrate
+from verify.evals.compare import compare_runs
+from verify.evals.datasets import load_articles, load_climate_fever, load_dataset, stratified_sample
+from verify.evals.runner import RunLog, match_claims, passage_found, run_items, run_meta, token_f1
+from verify.evals.summary import finish_run
+from verify.models import EvidencePassage, Label
+from verify.testing import FakeChatModel, HashEmbedder
+
+S, D, U = Label.SUPPORTED, Label.DISPUTED, Label.UNVERIFIABLE
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cf_line(cid: str, label: str) -> str:
+    ev = [
+        {
+            "evidence_id": f"Art:{i}",
+            "evidence_label": "SUPPORTS",
+            "article": "Art",
+            "evidence": f"Sentence {cid} {i}.",
+            "entropy": 0.0,
+            "votes": [],
+        }
+        for i in range(2)
+    ]
+    return json.dumps({"claim_id": cid, "claim": f"claim {cid}", "claim_label": label, "evidences": ev})
+
+
+def test_climate_fever_labels_are_mapped_explicitly_and_originals_kept(tmp_path: Path) -> None:
+    path = tmp_path / "cf.jsonl"
+    labels = ["SUPPORTS", "REFUTES", "NOT_ENOUGH_INFO", "DISPUTED"]
+    path.write_text("\n".join(_cf_line(str(i), lab) for i, lab in enumerate(labels)) + "\n")
+    items = load_climate_fever(path)
+    assert [it.label for it in items] == [S, D, U, D]
+    assert [it.original_label for it in items] == labels
+    assert load_dataset(path)[0].passages[0].doc_id == "Art"  # format detected
+    custom = load_dataset(
+        path,
+        label_map={
+            "SUPPORTS": "supported",
+            "REFUTES": "disputed",
+            "NOT_ENOUGH_INFO": "unverifiable",
+            "DISPUTED": "unverifiable",
+        },
+    )
+    assert custom[3].label == U
+
+
+def test_generic_jsonl_accepts_plain_string_passages_and_reports_bad_lines(tmp_path: Path) -> None:
+    path = tmp_path / "g.jsonl"
+    path.write_text('{"claim": "c", "label": "disputed", "passages": ["p one", "p two"]}\n')
+    (item,) = load_dataset(path)
+    assert item.label == D and [p.text for p in item.passages] == ["p one", "p two"]
+    path.write_text('{"claim": "c", "label": "maybe", "passages": []}\n')
+    with pytest.raises(InputError, match=r"g\.jsonl:1"):
+        load_dataset(path)
+    path.write_text("{not json\n")
+    with pytest.raises(InputError, match="not valid JSON"):
+        load_dataset(path)
+
+
+def test_stratified_sample_balances_original_labels_and_is_seeded(tmp_path: Path) -> None:
+    path = tmp_path / "cf.jsonl"
+    lines = [_cf_line(f"s{i}", "SUPPORTS") for i in range(40)] + [_cf_line(f"r{i}", "REFUTES") for i in range(5)]
+    path.write_text("\n".join(lines))
+    items = load_dataset(path)
+    sample = stratified_sample(items, 10, seed=1)
+    counts = {lab: sum(1 for it in sample if it.original_label == lab) for lab in ("SUPPORTS", "REFUTES")}
+    assert counts == {"SUPPORTS": 5, "REFUTES": 5}
+    assert [it.id for it in sample] == [it.id for it in stratified_sample(items, 10, seed=1)]
+    assert [it.id for it in sample] != [it.id for it in stratified_sample(items, 10, seed=2)]
+    assert len(stratified_sample(items, 20, seed=1)) == 20  # REFUTES runs out, SUPPORTS fills up
+
+
+def test_metrics_on_a_hand_computed_example() -> None:
+    gold = [S, S, D, D, U, U]
+    pred = [S, D, D, None, U, S]
+    assert m.accuracy(gold, pred) == pytest.approx(3 / 6)
+    # recalls: S 1/2, D 1/2, U 1/2
+    assert m.balanced_accuracy(gold, pred) == pytest.approx(0.5)
+    # precisions: S 1/2, D 1/2, U 1/1 ; F1: S .5, D .5, U 2/3
+    assert m.macro_f1(gold, pred) == pytest.approx((0.5 + 0.5 + 2 / 3) / 3)
+    assert m.confusion(gold, pred)["disputed"]["error"] == 1
+    lo, hi = m.bootstrap_ci(gold, pred, m.accuracy, resamples=200)
+    assert 0.0 <= lo <= 0.5 <= hi <= 1.0
+
+
+def test_calibration_error_is_zero_when_confidence_matches_accuracy() -> None:
+    conf = [0.75] * 4
+    assert m.expected_calibration_error(conf, [True, True, True, False]) == pytest.approx(0.0)
+    assert m.expected_calibration_error(conf, [False] * 4) == pytest.approx(0.75)
+
+
+def test_paired_bootstrap_flags_a_real_difference_only() -> None:
+    gold = [S, D, U] * 20
+    same = list(gold)
+    worse = [S] * 60
+    point, lo, hi = m.paired_bootstrap_diff(gold, same, worse, m.accuracy, resamples=300)
+    assert point < 0 and hi < 0
+    point, lo, hi = m.paired_bootstrap_diff(gold, same, same, m.accuracy, resamples=300)
+    assert point == 0 and lo == 0 and hi == 0
+
+
+def test_token_f1_and_claim_matching_are_one_to_one() -> None:
+    assert token_f1("Finland joined NATO in 2023", "Finland joined NATO in 2023") == 1.0
+    assert token_f1("Finland joined NATO", "grain deal ended") == 0.0
+    articles = load_articles(ROOT / "evals" / "articles")
+    gold = articles[0]
+    extracted = [
+        {"id": "c001", "text": gold.claims[0].text, "span": {"start": 0, "end": 1}},
+        {"id": "c002", "text": gold.claims[0].text, "span": {"start": 0, "end": 1}},
+    ]
+    matches = match_claims(gold, extracted)
+    assert len(matches) == 1 and matches[0][0] == 0
+
+
+def test_passage_found_uses_document_and_word_containment() -> None:
+    gold = EvidencePassage(id="g", doc_id="doc", text="Finland became the 31st member of NATO on 4 April 2023.")
+    chunk = EvidencePassage(
+        id="x", doc_id="doc", text="Intro. Finland became the 31st member of NATO on 4 April 2023. More."
+    )
+    other = EvidencePassage(id="y", doc_id="other", text=chunk.text)
+    assert passage_found(gold, [chunk])
+    assert not passage_found(gold, [other])
+
+
+def _judge_answer(label: str):
+    return lambda request: {"label": label, "evidence": ["1.1"], "rationale": "r"}
+
+
+@pytest.fixture()
+def verifier(tmp_path: Path) -> Verifier:
+    config = VerifyConfig(store_path=tmp_path / "chroma", calibration="off", concurrency=1)
+    return Verifier(config, chat=FakeChatModel(), embedder=HashEmbedder())
+
+
+def _items(tmp_path: Path) -> list:
+    path = tmp_path / "g.jsonl"
+    rows = [
+        {"id": f"i{i}", "claim": f"claim {i}", "label": lab, "passages": [f"Passage {i} says it."]}
+        for i, lab in enumerate(["supported", "disputed", "unverifiable"])
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    return load_dataset(path)
+
+
+def test_run_resumes_without_redoing_items_and_refuses_a_changed_setup(tmp_path: Path, verifier: Verifier) -> None:
+    items = _items(tmp_path)
+    chat: FakeChatModel = verifier.chat  # type: ignore[assignment]
+    meta = run_meta(verifier, mode="judge", dataset="g", command="test", extra={})
+    run_dir = tmp_path / "run"
+    chat.enqueue(_judge_answer("supported"), _judge_answer("disputed"))
+    log = RunLog(run_dir, meta, resume=False)
+    with pytest.raises(AssertionError, match="no answer queued"):  # "crash" on the third item
+        asyncio.run(run_items(verifier, items, log))
+    assert len(log.records) == 2
+    with pytest.raises(ConfigError, match="--resume"):
+        RunLog(run_dir, meta, resume=False)
+    with pytest.raises(ConfigError, match="model"):
+        RunLog(run_dir, {**meta, "model": "other"}, resume=True)
+    chat.enqueue(_judge_answer("unverifiable"))
+    log = RunLog(run_dir, meta, resume=True)
+    asyncio.run(run_items(verifier, items, log))
+    assert chat.pending == 0 and len(log.records) == 3
+    summary = finish_run(run_dir, list(log.records.values()), meta)
+    assert summary["headline"]["accuracy"]["value"] == 1.0
+    assert summary["citations_verified_rate"] == 1.0
+    assert {p.name for p in run_dir.iterdir()} >= {
+        "items.jsonl",
+        "summary.json",
+        "report.md",
+        "confusion.png",
+        "meta.json",
+    }
+
+
+def test_backend_failure_is_an_error_row_scored_as_wrong(tmp_path: Path, verifier: Verifier) -> None:
+    from verify.errors import InvalidOutputError
+
+    items = _items(tmp_path)
+    verifier.chat.enqueue(_judge_answer("supported"), InvalidOutputError("bad"), _judge_answer("unverifiable"))  # type: ignore[attr-defined]
+    meta = run_meta(verifier, mode="judge", dataset="g", command="test", extra={})
+    log = RunLog(tmp_path / "run", meta, resume=False)
+    asyncio.run(run_items(verifier, items, log))
+    summary = finish_run(tmp_path / "run", list(log.records.values()), meta)
+    assert summary["errors"] == 1
+    assert summary["headline"]["accuracy"]["value"] == pytest.approx(2 / 3)
+    assert summary["confusion"]["disputed"]["error"] == 1
+
+
+def test_calibrate_then_compare(tmp_path: Path, verifier: Verifier) -> None:
+    verifier._chat = FakeChatModel(label_logprobs={"supported": -0.2, "disputed": -2.0, "unverifiable": -3.0})
+    items = _items(tmp_path)
+    meta = run_meta(verifier, mode="judge", dataset="g", command="test", extra={})
+    runs = []
+    for name, labels in (("a", ["supported"] * 3), ("b", ["supported", "disputed", "unverifiable"])):
+        verifier.chat.enqueue(*[_judge_answer(lab) for lab in labels])  # type: ignore[attr-defined]
+        log = RunLog(tmp_path / name, meta, resume=False)
+        asyncio.run(run_items(verifier, items, log))
+        finish_run(tmp_path / name, list(log.records.values()), meta)
+        runs.append(tmp_path / name)
+    out = tmp_path / "cal.json"
+    import argparse
+
+    cmd_calibrate(argparse.Namespace(run_dir=runs[0], out=out))
+    cal = json.loads(out.read_text())
+    assert cal["model"] == verifier.model_name and cal["prompt_hash"] == verifier.judge_prompt.version
+    assert sum(cal["priors"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert cal["priors"]["supported"] > cal["priors"]["disputed"] > cal["priors"]["unverifiable"]
+    assert (runs[1] / "reliability.png").exists()
+    table = compare_runs(runs[0], runs[1])
+    assert "accuracy" in table and "too few shared items" in table

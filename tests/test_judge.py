@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+
+from verify.calibration import Calibration
+from verify.errors import InvalidOutputError
+from verify.judge import Judge, Judgement, number_passages
+from verify.models import EvidencePassage, Label
+from verify.prompts import PromptTemplate
+from verify.testing import FakeChatModel
+
+PASSAGES = [
+    EvidencePassage(
+        id="p-finland",
+        doc_id="finland",
+        title="Finland joins NATO",
+        publisher="NATO",
+        date="2023-04-04",
+        text="Finland joined NATO on 4 April 2023. It became the 31st member of the Alliance. "
+        "Pekka Haavisto handed over the instrument of accession.",
+    ),
+    EvidencePassage(
+        id="p-sweden",
+        doc_id="sweden",
+        text="Sweden joined NATO on 7 March 2024. Hungary had approved its accession in February.",
+    ),
+]
+CLAIM = "Finland became NATO's 31st member in April 2023."
+
+
+def make_judge(prompt: PromptTemplate, chat: FakeChatModel, calibration: Calibration | None = None, **kw) -> Judge:
+    options = {"max_reasks": 1, "max_citations": 2, "logprobs": True, **kw}
+    return Judge(chat, prompt, calibration=calibration, **options)
+
+
+def run_judge(judge: Judge, passages: list[EvidencePassage] = PASSAGES) -> Judgement:
+    return asyncio.run(judge.judge("c001", CLAIM, passages))
+
+
+def answer(label: str, evidence: list[str], rationale: str = "The passage states it.") -> dict:
+    return {"label": label, "evidence": evidence, "rationale": rationale}
+
+
+def test_number_passages_gives_sentence_ids_per_passage():
+    numbered = number_passages(PASSAGES)
+    assert numbered.sentences["1.2"] == (1, "It became the 31st member of the Alliance.")
+    assert numbered.sentences["2.1"] == (2, "Sweden joined NATO on 7 March 2024.")
+    assert set(numbered.sentences) == {"1.1", "1.2", "1.3", "2.1", "2.2"}
+    assert "(1.2) It became the 31st member" in numbered.text
+    assert "Finland joins NATO" in numbered.text
+
+
+def test_the_request_offers_the_claim_passages_and_sentence_ids(judge_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(answer("supported", ["1.2"]))
+    run_judge(make_judge(judge_prompt, chat))
+    request = chat.requests[0]
+    assert request.schema_name == "verdict"
+    assert CLAIM in request.messages[-1]["content"]
+    assert "(2.1) Sweden joined NATO" in request.messages[-1]["content"]
+    assert request.schema["properties"]["evidence"]["items"]["enum"] == ["1.1", "1.2", "1.3", "2.1", "2.2"]
+
+
+def test_sentence_id_evidence_becomes_an_exact_citation(judge_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(answer("supported", ["1.2", " 2.1 "]))
+    verdict = run_judge(make_judge(judge_prompt, chat)).verdict
+    assert verdict.label == Label.SUPPORTED
+    assert verdict.downgraded_from is None
+    assert [(c.passage_id, c.quote) for c in verdict.citations] == [
+        ("p-finland", "It became the 31st member of the Alliance."),
+        ("p-sweden", "Sweden joined NATO on 7 March 2024."),
+    ]
+    first = verdict.citations[0]
+    assert PASSAGES[0].text[first.start : first.start + len(first.quote)] == first.quote
+    assert verdict.retrieved_passage_ids == ["p-finland", "p-sweden"]
+    assert verdict.claim_id == "c001"
+
+
+def test_supported_with_only_an_invalid_sentence_id_is_downgraded(judge_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(answer("supported", ["9.9"]))
+    verdict = run_judge(make_judge(judge_prompt, chat)).verdict
+    assert verdict.label == Label.UNVERIFIABLE
+    assert verdict.model_label == Label.SUPPORTED
+    assert verdict.downgraded_from == Label.SUPPORTED
+    assert verdict.downgrade_reason
+    assert verdict.citations == []
+    assert [d.quote for d in verdict.dropped_citations] == ["9.9"]
+
+
+def test_disputed_without_any_evidence_is_downgraded(judge_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(answer("disputed", []))
+    verdict = run_judge(make_judge(judge_prompt, chat)).verdict
+    assert (verdict.label, verdict.downgraded_from) == (Label.UNVERIFIABLE, Label.DISPUTED)
+    assert verdict.downgrade_reason
+
+
+def test_unverifiable_without_valid_evidence_is_not_a_downgrade(judge_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(answer("unverifiable", ["7.1"]))
+    verdict = run_judge(make_judge(judge_prompt, chat)).verdict
+    assert verdict.label == Label.UNVERIFIABLE
+    assert verdict.downgraded_from is None
+
+
+def test_label_probabilities_from_logprobs_give_the_confidence(judge_prompt: PromptTemplate):
+    logprobs = {"supported": math.log(0.7), "disputed": math.log(0.2), "unverifiable": math.log(0.1)}
+    chat = FakeChatModel(label_logprobs=logprobs).enqueue(answer("supported", ["1.2"]))
+    verdict = run_judge(make_judge(judge_prompt, chat)).verdict
+    assert chat.requests[0].logprobs is True
+    assert verdict.label == Label.SUPPORTED
+    assert verdict.confidence == pytest.approx(0.7)
+    assert verdict.label_probs == pytest.approx({Label.SUPPORTED: 0.7, Label.DISPUTED: 0.2, Label.UNVERIFIABLE: 0.1})
+
+
+def test_without_logprobs_there_is_no_confidence(judge_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(answer("supported", ["1.2"]))
+    verdict = run_judge(make_judge(judge_prompt, chat, logprobs=False)).verdict
+    assert chat.requests[0].logprobs is False
+    assert verdict.confidence is None
+    assert verdict.label_probs is None
+
+
+def test_calibration_priors_can_flip_the_label(judge_prompt: PromptTemplate):
+    # The model favours 'supported' (0.6) over 'disputed' (0.3), but it says 'supported' 90% of the
+    # time on the calibration set and 'disputed' 5%: corrected, 'disputed' wins (0.3/0.05 > 0.6/0.9).
+    logprobs = {"supported": math.log(0.6), "disputed": math.log(0.3), "unverifiable": math.log(0.1)}
+    calibration = Calibration(
+        model="fake-chat",
+        prompt_hash=judge_prompt.sha256,
+        priors={Label.SUPPORTED: 0.9, Label.DISPUTED: 0.05, Label.UNVERIFIABLE: 0.05},
+        source="test",
+    )
+    chat = FakeChatModel(label_logprobs=logprobs).enqueue(answer("supported", ["1.2"], "It matches."))
+    verdict = run_judge(make_judge(judge_prompt, chat, calibration)).verdict
+    assert verdict.label == Label.DISPUTED
+    assert verdict.model_label == Label.SUPPORTED
+    assert verdict.downgraded_from is None
+    assert verdict.rationale.startswith("It matches.")
+    assert "recalibrated" in verdict.rationale.lower()
+    assert verdict.confidence == pytest.approx(verdict.label_probs[Label.DISPUTED])
+    assert verdict.confidence > 0.5
+
+
+def test_calibration_that_agrees_with_the_model_keeps_the_label(judge_prompt: PromptTemplate):
+    logprobs = {"supported": math.log(0.6), "disputed": math.log(0.3), "unverifiable": math.log(0.1)}
+    calibration = Calibration(
+        model="fake-chat",
+        prompt_hash=judge_prompt.sha256,
+        priors={Label.SUPPORTED: 1 / 3, Label.DISPUTED: 1 / 3, Label.UNVERIFIABLE: 1 / 3},
+        source="test",
+    )
+    chat = FakeChatModel(label_logprobs=logprobs).enqueue(answer("supported", ["1.2"], "It matches."))
+    verdict = run_judge(make_judge(judge_prompt, chat, calibration)).verdict
+    assert verdict.label == Label.SUPPORTED
+    assert verdict.rationale == "It matches."
+
+
+def test_invalid_json_twice_raises_invalid_output_error(judge_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue("not json", '{"label": "supported", ')
+    with pytest.raises(InvalidOutputError):
+        run_judge(make_judge(judge_prompt, chat, max_reasks=1))
+    assert len(chat.requests) == 2
+
+
+def test_invalid_json_then_valid_answer_succeeds_on_reask(judge_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue("not json", answer("supported", ["1.1"]))
+    judgement = run_judge(make_judge(judge_prompt, chat, max_reasks=1))
+    assert judgement.attempts == 2
+    assert judgement.usage.calls == 2
+    assert judgement.verdict.citations[0].quote == "Finland joined NATO on 4 April 2023."
+
+
+def test_unknown_label_is_rejected(judge_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(answer("true", ["1.1"]), answer("maybe", ["1.1"]))
+    with pytest.raises(InvalidOutputError):
+        run_judge(make_judge(judge_prompt, chat, max_reasks=1))

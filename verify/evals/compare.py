@@ -1,0 +1,95 @@
+"""Side-by-side comparison of two eval runs, with paired bootstrap intervals on shared items."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..models import Label
+from . import metrics as m
+
+
+def load_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"no summary.json in {run_dir}: is it a finished eval run?") from exc
+    records = {}
+    items = run_dir / "items.jsonl"
+    if items.exists():
+        for line in items.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                records[rec["id"]] = rec
+    return summary, records
+
+
+_SCALARS = (
+    "error_rate",
+    "abstention_rate",
+    "downgrade_rate",
+    "citations_verified_rate",
+    "ece",
+    "retrieval_recall_at_k",
+)
+
+
+def compare_runs(dir_a: Path, dir_b: Path) -> str:
+    sum_a, rec_a = load_run(dir_a)
+    sum_b, rec_b = load_run(dir_b)
+    if "headline" not in sum_a or "headline" not in sum_b:
+        return _compare_flat(sum_a, sum_b, dir_a, dir_b)
+    shared = sorted(set(rec_a) & set(rec_b))
+    lines = [
+        f"A: {dir_a}  ({sum_a['items']} items)",
+        f"B: {dir_b}  ({sum_b['items']} items)",
+        f"shared items: {len(shared)}",
+        "",
+        f"{'metric':<26}{'A':>22}{'B':>22}{'B-A':>9}  paired 95% CI of B-A",
+        "-" * 100,
+    ]
+    for name, fn in m.HEADLINE.items():
+        a, b = sum_a["headline"][name], sum_b["headline"][name]
+        row = f"{name:<26}{_ci(a):>22}{_ci(b):>22}{b['value'] - a['value']:>+9.3f}"
+        if len(shared) >= 20:
+            gold = [Label(rec_a[i]["gold"]) for i in shared]
+            pa = [Label(rec_a[i]["prediction"]) if rec_a[i].get("prediction") else None for i in shared]
+            pb = [Label(rec_b[i]["prediction"]) if rec_b[i].get("prediction") else None for i in shared]
+            _, lo, hi = m.paired_bootstrap_diff(gold, pa, pb, fn)
+            flag = "  * outside noise" if lo > 0 or hi < 0 else ""
+            row += f"  [{lo:+.3f}, {hi:+.3f}]{flag}"
+        else:
+            overlap = a["ci95"][0] <= b["ci95"][1] and b["ci95"][0] <= a["ci95"][1]
+            row += "  (too few shared items; CIs " + ("overlap)" if overlap else "do not overlap) *")
+        lines.append(row)
+    for key in _SCALARS:
+        if key in sum_a or key in sum_b:
+            va, vb = sum_a.get(key), sum_b.get(key)
+            lines.append(f"{key:<26}{_num(va):>22}{_num(vb):>22}{_diff(va, vb):>9}")
+    ca, cb = sum_a["cost"], sum_b["cost"]
+    for key in ("seconds_per_item", "llm_calls_per_item", "completion_tokens_per_item"):
+        lines.append(f"{key:<26}{_num(ca.get(key)):>22}{_num(cb.get(key)):>22}{_diff(ca.get(key), cb.get(key)):>9}")
+    return "\n".join(lines)
+
+
+def _compare_flat(sum_a: dict[str, Any], sum_b: dict[str, Any], dir_a: Path, dir_b: Path) -> str:
+    lines = [f"A: {dir_a}", f"B: {dir_b}", "", f"{'metric':<26}{'A':>12}{'B':>12}{'B-A':>9}"]
+    for section in ("extraction", "cost"):
+        for key in sorted(set(sum_a.get(section, {})) | set(sum_b.get(section, {}))):
+            va, vb = sum_a.get(section, {}).get(key), sum_b.get(section, {}).get(key)
+            lines.append(f"{key:<26}{_num(va):>12}{_num(vb):>12}{_diff(va, vb):>9}")
+    return "\n".join(lines)
+
+
+def _ci(entry: dict[str, Any]) -> str:
+    return f"{entry['value']:.3f} [{entry['ci95'][0]:.2f},{entry['ci95'][1]:.2f}]"
+
+
+def _num(v: Any) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def _diff(a: Any, b: Any) -> str:
+    return "" if a is None or b is None else f"{b - a:+.3f}"

@@ -1,0 +1,249 @@
+"""Summaries of eval runs (JSON), their Markdown report and PNG plots."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from ..models import LABELS, Label
+from . import metrics as m
+
+
+def _labels(records: list[dict[str, Any]], key: str) -> list[Label | None]:
+    return [Label(r[key]) if r.get(key) else None for r in records]
+
+
+def _headline(gold: list[Label], pred: list[Label | None], seed: int = 0) -> dict[str, Any]:
+    out = {}
+    for name, fn in m.HEADLINE.items():
+        lo, hi = m.bootstrap_ci(gold, pred, fn, seed=seed)
+        out[name] = {"value": fn(gold, pred), "ci95": [lo, hi]}
+    return out
+
+
+def summarize_items(records: list[dict[str, Any]]) -> dict[str, Any]:
+    gold = [Label(r["gold"]) for r in records]
+    pred = _labels(records, "prediction")
+    model_pred = _labels(records, "model_label")
+    judged = [r for r in records if r.get("prediction")]
+    n = len(records)
+    summary: dict[str, Any] = {
+        "items": n,
+        "errors": n - len(judged),
+        "error_rate": (n - len(judged)) / n if n else 0.0,
+        "headline": _headline(gold, pred),
+        "model_label_headline": _headline(gold, model_pred),
+        "per_label": m.per_label(gold, pred),
+        "confusion": m.confusion(gold, pred),
+        "gold_counts": {label.value: gold.count(label) for label in LABELS},
+        "prediction_counts": {label.value: pred.count(label) for label in LABELS},
+        "abstention_rate": pred.count(Label.UNVERIFIABLE) / n if n else 0.0,
+        "downgrade_rate": sum(1 for r in judged if r.get("downgraded_from")) / len(judged) if judged else 0.0,
+        "citations_verified_rate": (
+            sum(1 for r in judged if r.get("citations") and not r.get("dropped_citations")) / len(judged)
+            if judged
+            else 0.0
+        ),
+    }
+    confident = [r for r in judged if r.get("confidence") is not None]
+    if confident:
+        conf = [float(r["confidence"]) for r in confident]
+        ok = [r["prediction"] == r["gold"] for r in confident]
+        summary["ece"] = m.expected_calibration_error(conf, ok)
+        summary["reliability"] = m.reliability(conf, ok)
+    by_original: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for r in records:
+        by_original[r["original_label"]][r.get("prediction") or "error"] += 1
+    summary["by_original_label"] = {k: dict(v) for k, v in sorted(by_original.items())}
+    by_tag: dict[str, list[bool]] = defaultdict(list)
+    for r in records:
+        for tag in r.get("tags") or []:
+            by_tag[tag].append(r.get("prediction") == r["gold"])
+    summary["accuracy_by_tag"] = {t: {"n": len(v), "accuracy": sum(v) / len(v)} for t, v in sorted(by_tag.items())}
+    if any("gold_found" in r for r in records):
+        found = [bool(r.get("gold_found")) for r in records]
+        summary["retrieval_recall_at_k"] = sum(found) / n
+    usage = [r.get("usage") or {} for r in records]
+    summary["cost"] = {
+        "llm_calls_per_item": sum(u.get("calls", 0) for u in usage) / n if n else 0.0,
+        "prompt_tokens_per_item": sum(u.get("prompt_tokens", 0) for u in usage) / n if n else 0.0,
+        "completion_tokens_per_item": sum(u.get("completion_tokens", 0) for u in usage) / n if n else 0.0,
+        "seconds_per_item": sum(r.get("seconds", 0.0) for r in records) / n if n else 0.0,
+        "total_seconds": sum(r.get("seconds", 0.0) for r in records),
+    }
+    return summary
+
+
+def summarize_articles(records: list[dict[str, Any]]) -> dict[str, Any]:
+    gold_rows = [row for r in records for row in r["gold"]]
+    extracted = [e for r in records for e in r["extracted"]]
+    matched = [row for row in gold_rows if "claim_id" in row]
+    facts = [row for row in gold_rows if row["gold_kind"] == "fact"]
+    summary: dict[str, Any] = {
+        "articles": len(records),
+        "gold_claims": len(gold_rows),
+        "extracted_claims": len(extracted),
+        "extraction": {
+            "precision": sum(1 for e in extracted if e["matched"]) / len(extracted) if extracted else 0.0,
+            "recall": len(matched) / len(gold_rows) if gold_rows else 0.0,
+            "fact_recall": sum(1 for row in facts if "claim_id" in row) / len(facts) if facts else 0.0,
+            "span_accuracy": sum(1 for row in matched if row["span_ok"]) / len(matched) if matched else 0.0,
+            "kind_accuracy": sum(1 for row in matched if row["kind"] == row["gold_kind"]) / len(matched)
+            if matched
+            else 0.0,
+        },
+        "window_failures": sum(len(r.get("failures") or []) for r in records),
+    }
+    labelled = [row for row in facts if row.get("gold_label")]
+    if any("prediction" in row for row in labelled):
+        gold = [Label(row["gold_label"]) for row in labelled]
+        pred = [Label(row["prediction"]) if row.get("prediction") else None for row in labelled]
+        summary["end_to_end"] = {
+            "note": "gold fact claims; a claim not extracted, not judged as fact, or errored counts as wrong",
+            "claims": len(labelled),
+            "headline": _headline(gold, pred),
+            "per_label": m.per_label(gold, pred),
+            "confusion": m.confusion(gold, pred),
+        }
+        with_docs = [row for row in labelled if "gold_doc_retrieved" in row]
+        if with_docs:
+            summary["end_to_end"]["gold_doc_retrieved_rate"] = sum(
+                1 for row in with_docs if row["gold_doc_retrieved"]
+            ) / len(with_docs)
+    usage: dict[str, float] = defaultdict(float)
+    for r in records:
+        for stage in (r.get("usage") or {}).values():
+            for k in ("calls", "prompt_tokens", "completion_tokens"):
+                usage[k] += stage.get(k, 0)
+    n = len(records) or 1
+    summary["cost"] = {
+        **{f"{k}_per_article": v / n for k, v in usage.items()},
+        "seconds_per_article": sum(r["seconds"] for r in records) / n,
+        "total_seconds": sum(r["seconds"] for r in records),
+    }
+    return summary
+
+
+def _fmt_ci(entry: dict[str, Any]) -> str:
+    lo, hi = entry["ci95"]
+    return f"{entry['value']:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def render_markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
+    lines = [f"# Eval run: {meta['mode']} on {meta['dataset']}", ""]
+    lines += [
+        f"- model: `{meta['model']}` ({meta['backend']})",
+        f"- prompts: `{meta['prompt_hashes']}`",
+        f"- calibration: `{meta.get('calibration')}`",
+        f"- command: `{meta['command']}`",
+        "",
+    ]
+    if "headline" in summary:
+        lines += ["| metric | final verdict (95% CI) | model's own label (95% CI) |", "|---|---|---|"]
+        for name in summary["headline"]:
+            lines.append(
+                f"| {name} | {_fmt_ci(summary['headline'][name])} | {_fmt_ci(summary['model_label_headline'][name])} |"
+            )
+        lines += [
+            "",
+            f"Items: {summary['items']}, errors: {summary['errors']} "
+            f"({summary['error_rate']:.1%}), abstention (unverifiable): {summary['abstention_rate']:.1%}, "
+            f"downgraded for citations: {summary['downgrade_rate']:.1%}, "
+            f"citations verified: {summary['citations_verified_rate']:.1%}",
+        ]
+        if "ece" in summary:
+            lines.append(f"Expected calibration error: {summary['ece']:.3f}")
+        if "retrieval_recall_at_k" in summary:
+            lines.append(f"Retrieval recall@k (gold passage among retrieved): {summary['retrieval_recall_at_k']:.3f}")
+        lines += ["", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+        for label, s in summary["per_label"].items():
+            lines.append(f"| {label} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |")
+        lines += [
+            "",
+            "Confusion (rows gold, columns predicted):",
+            "",
+            "| gold \\ pred | " + " | ".join(next(iter(summary["confusion"].values()))) + " |",
+            "|---" * (1 + len(next(iter(summary["confusion"].values())))) + "|",
+        ]
+        for g, row in summary["confusion"].items():
+            lines.append(f"| {g} | " + " | ".join(str(v) for v in row.values()) + " |")
+        lines += ["", "Predictions by the dataset's original label:", ""]
+        for orig, counts in summary["by_original_label"].items():
+            lines.append(f"- {orig}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        if summary["accuracy_by_tag"]:
+            lines += ["", "Accuracy by tag:", ""]
+            for tag, s in summary["accuracy_by_tag"].items():
+                lines.append(f"- {tag}: {s['accuracy']:.2f} (n={s['n']})")
+    if "extraction" in summary:
+        e = summary["extraction"]
+        lines += ["| extraction | value |", "|---|---|"]
+        lines += [f"| {k} | {v:.3f} |" for k, v in e.items()]
+        lines += [
+            "",
+            f"Gold claims {summary['gold_claims']}, extracted {summary['extracted_claims']}, "
+            f"failed windows {summary['window_failures']}",
+        ]
+        if "end_to_end" in summary:
+            ee = summary["end_to_end"]
+            lines += ["", f"End to end on {ee['claims']} gold fact claims ({ee['note']}):", ""]
+            lines += [f"- {k}: {_fmt_ci(v)}" for k, v in ee["headline"].items()]
+            if "gold_doc_retrieved_rate" in ee:
+                lines.append(f"- gold document retrieved: {ee['gold_doc_retrieved_rate']:.3f}")
+    cost = summary["cost"]
+    lines += ["", "Cost: " + ", ".join(f"{k} {v:.1f}" for k, v in cost.items())]
+    return "\n".join(lines) + "\n"
+
+
+def write_plots(summary: dict[str, Any], run_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    confusion = summary.get("confusion") or summary.get("end_to_end", {}).get("confusion")
+    if confusion:
+        rows = list(confusion)
+        cols = list(next(iter(confusion.values())))
+        data = [[confusion[r][c] for c in cols] for r in rows]
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+        ax.imshow(data, cmap="Blues")
+        ax.set_xticks(range(len(cols)), cols, rotation=30)
+        ax.set_yticks(range(len(rows)), rows)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("gold")
+        for i, row in enumerate(data):
+            for j, v in enumerate(row):
+                ax.text(j, i, str(v), ha="center", va="center")
+        fig.tight_layout()
+        path = run_dir / "confusion.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    if summary.get("reliability"):
+        fig, ax = plt.subplots(figsize=(4.5, 4))
+        rel = summary["reliability"]
+        ax.plot([0, 1], [0, 1], "--", color="grey")
+        ax.bar([(b["low"] + b["high"]) / 2 for b in rel], [b["accuracy"] for b in rel], width=0.09, alpha=0.7)
+        ax.plot([b["confidence"] for b in rel], [b["accuracy"] for b in rel], "o-")
+        ax.set_xlabel("confidence")
+        ax.set_ylabel("accuracy")
+        ax.set_title(f"Reliability (ECE {summary.get('ece', 0):.3f})")
+        fig.tight_layout()
+        path = run_dir / "reliability.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def finish_run(run_dir: Path, records: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+    articles = meta["mode"] in ("extraction", "pipeline")
+    summary = summarize_articles(records) if articles else summarize_items(records)
+    summary["mode"] = meta["mode"]
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    (run_dir / "report.md").write_text(render_markdown(summary, meta), encoding="utf-8")
+    write_plots(summary, run_dir)
+    return summary
