@@ -37,3 +37,21 @@ def test_portable_schema_drops_length_bounds_only() -> None:
         "properties": {"r": {"type": "string", "enum": ["a"]}},
         "required": ["r"],
     }
+
+
+def test_backend_survives_a_new_event_loop_per_call() -> None:
+    """Sync callers run each article in its own asyncio.run; the client must follow the loop."""
+    backend = OpenAIChatBackend(model="m", base_url="http://127.0.0.1:1/v1", api_key=None, max_retries=0)
+
+    async def client_id() -> int:
+        return id(backend._client())
+
+    first = asyncio.run(client_id())
+    second = asyncio.run(client_id())
+    assert first != second
+
+    async def same_loop_twice() -> tuple[int, int]:
+        return id(backend._client()), id(backend._client())
+
+    a, b = asyncio.run(same_loop_twice())
+    assert a == b

@@ -113,11 +113,13 @@ def test_real_judge_scores_above_the_recorded_threshold_on_the_ci_slice(verifier
     judge = verifier.make_judge()
 
     async def run() -> list[Label | None]:
-        out = []
-        for item in chosen:
-            judgement = await judge.judge(item.id, item.claim, item.passages)
-            out.append(judgement.verdict.label)
-        return out
+        gate = asyncio.Semaphore(verifier.config.concurrency)
+
+        async def one(item):  # type: ignore[no-untyped-def]
+            async with gate:
+                return (await judge.judge(item.id, item.claim, item.passages)).verdict.label
+
+        return list(await asyncio.gather(*(one(item) for item in chosen)))
 
     preds = asyncio.run(run())
     gold = [it.label for it in chosen]

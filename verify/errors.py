@@ -56,6 +56,8 @@ class StoreError(VerifyError):
 class CollectionMissingError(StoreError):
     """The evidence collection does not exist or holds no passages."""
 
+    exit_code = 2
+
 
 class EmbeddingMismatchError(StoreError):
     """The collection was built with a different embedding model than the one configured."""

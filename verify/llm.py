@@ -9,6 +9,7 @@ are done one level up, in :mod:`verify.structured`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -72,20 +73,36 @@ class OpenAIChatBackend:
         top_logprobs: int = 20,
         portable_schema: bool = False,
     ) -> None:
-        from langchain_openai import ChatOpenAI
-
         self.name = model
         self.base_url = base_url
         self._top_logprobs = top_logprobs
         self._portable_schema = portable_schema
-        self._llm = ChatOpenAI(
-            model=model,
-            base_url=base_url,
-            api_key=api_key or "not-needed",  # local servers ignore it; the client insists on one
-            temperature=temperature,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
+        self._settings: dict[str, Any] = {
+            "model": model,
+            "base_url": base_url,
+            "api_key": api_key or "not-needed",  # local servers ignore it; the client insists on one
+            "temperature": temperature,
+            "timeout": timeout,
+            "max_retries": max_retries,
+        }
+        self._llm: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _client(self) -> Any:
+        """The chat client for the running event loop.
+
+        The async HTTP client inside is bound to the loop it was first used on; sync callers run each
+        article in a fresh ``asyncio.run``, so a new loop gets a new client.
+        """
+        loop = asyncio.get_running_loop()
+        if self._llm is None or loop is not self._loop:
+            from langchain_openai import ChatOpenAI
+
+            # langchain-openai shares one cached async HTTP client between instances; give each loop its own
+            http = openai.DefaultAsyncHttpxClient(timeout=self._settings["timeout"])
+            self._llm = ChatOpenAI(**self._settings, http_async_client=http)
+            self._loop = loop
+        return self._llm
 
     async def acomplete(self, request: ChatRequest) -> ChatResult:
         kwargs: dict[str, Any] = {
@@ -105,7 +122,7 @@ class OpenAIChatBackend:
         messages = [(m["role"], m["content"]) for m in request.messages]
         started = time.perf_counter()
         try:
-            message = await self._llm.bind(**kwargs).ainvoke(messages)
+            message = await self._client().bind(**kwargs).ainvoke(messages)
         except openai.AuthenticationError as exc:
             raise AuthenticationError(f"the endpoint rejected the API key ({exc.status_code})") from exc
         except openai.APITimeoutError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .config import VerifyConfig
 from .lexical import BM25Index, tokenize
 from .models import EvidencePassage
 from .store import EvidenceStore
@@ -44,6 +45,16 @@ class HybridRetriever:
         passages = store.all_passages()
         self._by_id = {p.id: p for p in passages}
         self._bm25 = BM25Index([p.id for p in passages], [p.text for p in passages])
+
+    @classmethod
+    def from_config(cls, store: EvidenceStore, config: VerifyConfig) -> HybridRetriever:
+        return cls(
+            store,
+            top_k=config.top_k,
+            dense_candidates=config.dense_candidates,
+            lexical_candidates=config.lexical_candidates,
+            near_duplicate_jaccard=config.near_duplicate_jaccard,
+        )
 
     def retrieve(self, query: str) -> list[Retrieved]:
         dense = self.store.dense_search(query, self.dense_candidates)

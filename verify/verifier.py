@@ -108,13 +108,7 @@ class Verifier:
             store = self.store()
             store.require_passages()
             with self._timed("build_lexical_index"):
-                self._retriever = HybridRetriever(
-                    store,
-                    top_k=self.config.top_k,
-                    dense_candidates=self.config.dense_candidates,
-                    lexical_candidates=self.config.lexical_candidates,
-                    near_duplicate_jaccard=self.config.near_duplicate_jaccard,
-                )
+                self._retriever = HybridRetriever.from_config(store, self.config)
         return self._retriever
 
     def _build_chat(self) -> ChatBackend:

@@ -97,14 +97,7 @@ def run_meta(verifier: Verifier, *, mode: str, dataset: str, command: str, extra
 def build_retriever(verifier: Verifier, run_dir: Path, passages: list[EvidencePassage]) -> HybridRetriever:
     store = EvidenceStore(verifier.embedder, path=run_dir / "chroma", collection="eval", create=True)
     store.add(passages)
-    cfg = verifier.config
-    return HybridRetriever(
-        store,
-        top_k=cfg.top_k,
-        dense_candidates=cfg.dense_candidates,
-        lexical_candidates=cfg.lexical_candidates,
-        near_duplicate_jaccard=cfg.near_duplicate_jaccard,
-    )
+    return HybridRetriever.from_config(store, verifier.config)
 
 
 def corpus_passages(verifier: Verifier, evidence_dir: Path) -> list[EvidencePassage]:
