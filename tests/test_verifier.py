@@ -213,3 +213,15 @@ def test_run_usage_counts_the_calls_spent_on_a_failed_extraction_window(ingested
     report = ingested.check(ARTICLE)
     assert len(chat.requests) == 2
     assert report.run.usage["extract"].calls == 2
+
+
+def test_report_warns_when_no_calibration_matches(tmp_path):
+    from verify import Verifier, VerifyConfig
+    from verify.testing import FakeChatModel, HashEmbedder
+
+    config = VerifyConfig(store_path=tmp_path / "chroma", calibration="auto", calibration_dir=tmp_path / "none")
+    verifier = Verifier(config, chat=FakeChatModel(), embedder=HashEmbedder())
+    assert verifier.calibration is None
+    assert "no label calibration" in verifier._calibration_warning()[0]
+    off = Verifier(config.model_copy(update={"calibration": "off"}), chat=FakeChatModel(), embedder=HashEmbedder())
+    assert off._calibration_warning() == []

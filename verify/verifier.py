@@ -153,6 +153,14 @@ class Verifier:
             )
         return cal
 
+    def _calibration_warning(self) -> list[str]:
+        if self.calibration is None and self.config.calibration != "off" and self.config.logprobs:
+            return [
+                f"no label calibration for model {self.model_name} and judge prompt {self.judge_prompt.version}: "
+                "labels are the model's uncorrected choices (fit one with 'verify eval calibrate')"
+            ]
+        return []
+
     def make_judge(self, calibration: Calibration | str | None = "config") -> Judge:
         return Judge(
             self.chat,
@@ -256,7 +264,7 @@ class Verifier:
             calibration=self.calibration.source if self.calibration else None,
             timings=dict(self.timings),
             usage={"extract": extraction.usage, "judge": judge_usage},
-            warnings=extraction.dropped,
+            warnings=[*self._calibration_warning(), *extraction.dropped],
         )
         return Report(
             article=article,
