@@ -172,13 +172,18 @@ class Verifier:
         )
 
     # ----- ingest -------------------------------------------------------------------------------
+    def passages_of(self, path: Path) -> list[EvidencePassage]:
+        """One document read and chunked with this config's chunk size and overlap."""
+        return chunk_document(
+            load_document(path), chunk_size=self.config.chunk_size, chunk_overlap=self.config.chunk_overlap
+        )
+
     def ingest(self, paths: list[Path], progress: Callable[[Path], None] | None = None) -> IngestStats:
         files = iter_document_paths(paths)
         store = self.store(create=True)
         stats = IngestStats()
         for path in files:
-            doc = load_document(path)
-            passages = chunk_document(doc, chunk_size=self.config.chunk_size, chunk_overlap=self.config.chunk_overlap)
+            passages = self.passages_of(path)
             added, skipped = store.add(passages)
             stats.documents += 1
             stats.passages += len(passages)

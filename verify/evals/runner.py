@@ -11,12 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..chunking import chunk_document
-from ..documents import iter_document_paths, load_document
+from ..documents import iter_document_paths
 from ..errors import FATAL_ERRORS, BackendError, ConfigError
 from ..judge import Judge
 from ..lexical import tokenize
-from ..models import EvidencePassage, Label
+from ..models import EvidencePassage
 from ..retrieval import HybridRetriever
 from ..store import EvidenceStore
 from ..verifier import Verifier
@@ -101,11 +100,7 @@ def build_retriever(verifier: Verifier, run_dir: Path, passages: list[EvidencePa
 
 
 def corpus_passages(verifier: Verifier, evidence_dir: Path) -> list[EvidencePassage]:
-    cfg = verifier.config
-    out: list[EvidencePassage] = []
-    for path in iter_document_paths([evidence_dir]):
-        out.extend(chunk_document(load_document(path), chunk_size=cfg.chunk_size, chunk_overlap=cfg.chunk_overlap))
-    return out
+    return [p for path in iter_document_paths([evidence_dir]) for p in verifier.passages_of(path)]
 
 
 async def run_items(
@@ -294,7 +289,3 @@ async def run_articles(
         log.append(record)
         if progress:
             progress()
-
-
-def as_label(value: str | None) -> Label | None:
-    return Label(value) if value else None
