@@ -84,6 +84,21 @@ def test_stratified_sample_balances_original_labels_and_is_seeded(tmp_path: Path
     assert len(stratified_sample(items, 20, seed=1)) == 20  # REFUTES runs out, SUPPORTS fills up
 
 
+def test_stratified_order_keeps_every_prefix_balanced(tmp_path: Path) -> None:
+    path = tmp_path / "cf.jsonl"
+    labels = ["SUPPORTS"] * 12 + ["REFUTES"] * 9 + ["NOT_ENOUGH_INFO"] * 6
+    path.write_text("\n".join(_cf_line(f"x{i}", lab) for i, lab in enumerate(labels)))
+    items = load_dataset(path)
+    everything = stratified_sample(items, None, seed=3)
+    assert sorted(it.id for it in everything) == sorted(it.id for it in items)
+    for n in (3, 6, 9, 18):  # while every label still has items, a prefix holds n/3 of each
+        prefix = everything[:n]
+        assert {lab: sum(it.original_label == lab for it in prefix) for lab in set(labels)} == {
+            lab: n // 3 for lab in set(labels)
+        }
+    assert [it.id for it in stratified_sample(items, 9, seed=3)] == [it.id for it in everything[:9]]
+
+
 def test_metrics_on_a_hand_computed_example() -> None:
     gold = [S, S, D, D, U, U]
     pred = [S, D, D, None, U, S]
@@ -95,6 +110,32 @@ def test_metrics_on_a_hand_computed_example() -> None:
     assert m.confusion(gold, pred)["disputed"]["error"] == 1
     lo, hi = m.bootstrap_ci(gold, pred, m.accuracy, resamples=200)
     assert 0.0 <= lo <= 0.5 <= hi <= 1.0
+
+
+def test_merged_original_labels_are_also_scored_apart() -> None:
+    from verify.evals.summary import summarize_items
+
+    def rec(i: int, gold: str, original: str, pred: str) -> dict:
+        return {"id": str(i), "gold": gold, "original_label": original, "prediction": pred, "model_label": pred}
+
+    records = [
+        rec(0, "supported", "SUPPORTS", "supported"),
+        rec(1, "disputed", "REFUTES", "disputed"),
+        rec(2, "disputed", "DISPUTED", "supported"),
+        rec(3, "disputed", "DISPUTED", "supported"),
+        rec(4, "unverifiable", "NOT_ENOUGH_INFO", "unverifiable"),
+    ]
+    summary = summarize_items(records)
+    assert summary["accuracy_by_original_label"] == {
+        "DISPUTED": 0.0,
+        "NOT_ENOUGH_INFO": 1.0,
+        "REFUTES": 1.0,
+        "SUPPORTS": 1.0,
+    }
+    split = summary["headline_without_original"]
+    assert set(split) == {"DISPUTED", "REFUTES"}
+    assert split["DISPUTED"]["items"] == 3 and split["DISPUTED"]["accuracy"]["value"] == 1.0
+    assert split["REFUTES"]["items"] == 4 and split["REFUTES"]["accuracy"]["value"] == 0.5
 
 
 def test_calibration_error_is_zero_when_confidence_matches_accuracy() -> None:
@@ -177,6 +218,7 @@ def test_run_resumes_without_redoing_items_and_refuses_a_changed_setup(tmp_path:
     summary = finish_run(run_dir, list(log.records.values()), meta)
     assert summary["headline"]["accuracy"]["value"] == 1.0
     assert summary["citations_verified_rate"] == 1.0
+    assert summary["headline_without_original"] == {}  # no original label shares a gold label
     assert {p.name for p in run_dir.iterdir()} >= {
         "items.jsonl",
         "summary.json",
@@ -222,3 +264,63 @@ def test_calibrate_then_compare(tmp_path: Path, verifier: Verifier) -> None:
     assert (runs[1] / "reliability.png").exists()
     table = compare_runs(runs[0], runs[1])
     assert "accuracy" in table and "too few shared items" in table
+
+
+def test_pipeline_mode_ingests_evidence_into_the_run_directory(
+    tmp_path: Path, small_corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``verify eval run ARTICLES --mode pipeline --evidence DIR`` needs no configured store: the corpus
+    is ingested inside the run directory, and the run scores extraction and verdicts against the gold."""
+    import verify.verifier
+    from verify.cli import main
+
+    article = "Nordic states\n\nFinland became the 31st member of NATO on 4 April 2023. It was a provocation."
+    gold = {
+        "article": "n1.txt",
+        "claims": [
+            {
+                "id": "c1",
+                "text": "Finland became the 31st member of NATO on 4 April 2023.",
+                "source_sentence": "Finland became the 31st member of NATO on 4 April 2023.",
+                "kind": "fact",
+                "label": "supported",
+                "evidence": [{"doc": "finland", "quote": "Finland became the 31st member of NATO on 4 April 2023."}],
+            }
+        ],
+    }
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "n1.txt").write_text(article, encoding="utf-8")
+    (articles / "n1.gold.json").write_text(json.dumps(gold), encoding="utf-8")
+    chat = FakeChatModel()
+    chat.enqueue(
+        {
+            "claims": [
+                {"sentence": 2, "claim": "Finland became the 31st member of NATO on 4 April 2023", "kind": "fact"},
+                {"sentence": 3, "claim": "Finland's accession was a provocation", "kind": "opinion"},
+            ]
+        },
+        lambda request: {
+            "label": "supported",
+            "evidence": [request.schema["properties"]["evidence"]["items"]["enum"][0]],
+            "rationale": "stated",
+        },
+    )
+    monkeypatch.setenv("VERIFY_STORE", str(tmp_path / "no-store"))  # the configured store does not exist
+    monkeypatch.setenv("VERIFY_CALIBRATION", "off")
+    monkeypatch.setattr(verify.verifier, "make_embedder", lambda name: HashEmbedder())
+    monkeypatch.setattr(verify.verifier.Verifier, "_build_chat", lambda self: chat)
+    out = tmp_path / "run"
+    rc = main(["eval", "run", str(articles), "--mode", "pipeline", "--evidence", str(small_corpus), "--out", str(out)])
+    assert rc == 0
+    assert chat.pending == 0
+    assert (out / "chroma").is_dir() and not (tmp_path / "no-store").exists()
+    record = json.loads((out / "items.jsonl").read_text().splitlines()[0])
+    assert record["gold"][0]["prediction"] == "supported"
+    assert record["gold"][0]["span_ok"] is True
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["extraction"]["recall"] == 1.0
+    assert summary["end_to_end"]["judged_only"]["claims"] == 1
+    wall = [json.loads(line) for line in (out / "wall.jsonl").read_text().splitlines()]
+    assert [w["items"] for w in wall] == [1]
+    assert summary["cost"]["wall_seconds_per_item"] == pytest.approx(wall[0]["seconds"])

@@ -45,7 +45,12 @@ def add_eval_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None])
         type=json.loads,
         help='JSON object mapping dataset labels to ours, e.g. \'{"SUPPORTS": "supported", "REFUTES": "disputed"}\'',
     )
-    run.add_argument("--evidence", type=Path, help="retrieval mode: ingest this corpus instead of the items' passages")
+    run.add_argument(
+        "--evidence",
+        type=Path,
+        help="retrieval mode: ingest this corpus instead of the items' passages; pipeline mode: ingest it into "
+        "a store inside the run directory instead of using the configured store",
+    )
     run.add_argument("--limit", type=int, help="stratified sample of this many items (by original label)")
     run.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     run.add_argument(
@@ -132,7 +137,11 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     run_dir = args.out or Path("runs") / f"{mode}-{args.dataset.stem}-{stamp}"
     command = "verify " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if mode == "pipeline" and args.evidence:
+        config = config.model_copy(update={"store_path": run_dir / "chroma", "chroma_url": None, "collection": "eval"})
     with Verifier(config) as verifier:
+        if mode == "pipeline" and args.evidence:
+            verifier.ingest([args.evidence])  # idempotent, so a resumed run reuses the same passages
         if articles:
             units: list[Any] = load_articles(args.dataset)
             if args.limit:
@@ -158,30 +167,35 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
             },
         )
         log = runner.RunLog(run_dir, meta, resume=args.resume)
-        with tqdm(
-            total=len(units),
-            desc=f"eval {mode}",
-            unit="article" if articles else "claim",
-            file=sys.stderr,
-            disable=None,
-        ) as bar:
-            if articles:
-                asyncio.run(runner.run_articles(verifier, units, log, judge=mode == "pipeline", progress=bar.update))
-            else:
-                retriever = None
-                if mode == "retrieval":
-                    if args.evidence:
-                        passages = runner.corpus_passages(verifier, args.evidence)
-                    else:
-                        passages = list(
-                            {
-                                p.id: p
-                                for it in load_dataset(args.dataset, args.format, args.label_map)
-                                for p in it.passages
-                            }.values()
-                        )
-                    retriever = runner.build_retriever(verifier, run_dir, passages)
-                asyncio.run(runner.run_items(verifier, units, log, retriever=retriever, progress=bar.update))
+        try:
+            with tqdm(
+                total=len(units),
+                desc=f"eval {mode}",
+                unit="article" if articles else "claim",
+                file=sys.stderr,
+                disable=None,
+            ) as bar:
+                if articles:
+                    asyncio.run(
+                        runner.run_articles(verifier, units, log, judge=mode == "pipeline", progress=bar.update)
+                    )
+                else:
+                    retriever = None
+                    if mode == "retrieval":
+                        if args.evidence:
+                            passages = runner.corpus_passages(verifier, args.evidence)
+                        else:
+                            passages = list(
+                                {
+                                    p.id: p
+                                    for it in load_dataset(args.dataset, args.format, args.label_map)
+                                    for p in it.passages
+                                }.values()
+                            )
+                        retriever = runner.build_retriever(verifier, run_dir, passages)
+                    asyncio.run(runner.run_items(verifier, units, log, retriever=retriever, progress=bar.update))
+        finally:
+            log.record_wall_time(config.concurrency)
     wanted = {u.name if articles else u.id for u in units}
     records = [r for r in log.records.values() if r["id"] in wanted]
     summary = finish_run(run_dir, records, meta)

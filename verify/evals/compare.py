@@ -69,7 +69,12 @@ def compare_runs(dir_a: Path, dir_b: Path) -> str:
             va, vb = sum_a.get(key), sum_b.get(key)
             lines.append(f"{key:<26}{_num(va):>22}{_num(vb):>22}{_diff(va, vb):>9}")
     ca, cb = sum_a["cost"], sum_b["cost"]
-    for key in ("seconds_per_item", "llm_calls_per_item", "completion_tokens_per_item"):
+    for key in (
+        "wall_seconds_per_item",
+        "latency_seconds_per_item",
+        "llm_calls_per_item",
+        "completion_tokens_per_item",
+    ):
         lines.append(f"{key:<26}{_num(ca.get(key)):>22}{_num(cb.get(key)):>22}{_diff(ca.get(key), cb.get(key)):>9}")
     return "\n".join(lines)
 

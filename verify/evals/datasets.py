@@ -135,23 +135,23 @@ def load_dataset(path: Path, fmt: str = "auto", label_map: dict[str, str] | None
 
 
 def stratified_sample(items: list[EvalItem], limit: int | None, seed: int) -> list[EvalItem]:
-    """Up to ``limit`` items with equal shares per original label (as far as each label has items)."""
-    if limit is None or limit >= len(items):
-        return list(items)
+    """Up to ``limit`` items (all of them when ``limit`` is None) with equal shares per original label,
+    as far as each label has items. The order takes one item of each label in turn, so every prefix
+    of the sample is itself stratified: an interrupted run still measures a balanced subset."""
     rng = random.Random(seed)
     groups: dict[str, list[EvalItem]] = defaultdict(list)
     for item in items:
         groups[item.original_label].append(item)
     for group in groups.values():
         rng.shuffle(group)
+    want = len(items) if limit is None else min(limit, len(items))
     chosen: list[EvalItem] = []
     keys = sorted(groups)
-    while len(chosen) < limit and any(groups[k] for k in keys):
+    while len(chosen) < want:
         for key in keys:
-            if groups[key] and len(chosen) < limit:
+            if groups[key] and len(chosen) < want:
                 chosen.append(groups[key].pop())
-    order = {item.id: i for i, item in enumerate(items)}
-    return sorted(chosen, key=lambda it: order[it.id])
+    return chosen
 
 
 # ----- annotated articles ---------------------------------------------------------------------

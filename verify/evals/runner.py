@@ -65,12 +65,22 @@ class RunLog:
                     if rec.get("error_type") not in FATAL_ERRORS:
                         self.records[rec["id"]] = rec
         meta_path.write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+        self._started = time.perf_counter()
+        self._appended = 0
+
+    def record_wall_time(self, concurrency: int) -> None:
+        """Append this session's wall time to ``wall.jsonl``: per-item seconds overlap when requests run
+        concurrently, so wall time per item is what a batch costs."""
+        line = {"seconds": time.perf_counter() - self._started, "items": self._appended, "concurrency": concurrency}
+        with (self.dir / "wall.jsonl").open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line) + "\n")
 
     def done(self, item_id: str) -> bool:
         return item_id in self.records
 
     def append(self, record: dict[str, Any]) -> None:
         self.records[record["id"]] = record
+        self._appended += 1
         with self.items_path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, default=str) + "\n")
             fh.flush()

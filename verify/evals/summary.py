@@ -57,6 +57,11 @@ def summarize_items(records: list[dict[str, Any]]) -> dict[str, Any]:
     for r in records:
         by_original[r["original_label"]][r.get("prediction") or "error"] += 1
     summary["by_original_label"] = {k: dict(v) for k, v in sorted(by_original.items())}
+    summary["accuracy_by_original_label"] = {
+        k: sum(r.get("prediction") == r["gold"] for r in records if r["original_label"] == k) / sum(v.values())
+        for k, v in sorted(by_original.items())
+    }
+    summary["headline_without_original"] = _headline_without_merged(records)
     by_tag: dict[str, list[bool]] = defaultdict(list)
     for r in records:
         for tag in r.get("tags") or []:
@@ -70,10 +75,26 @@ def summarize_items(records: list[dict[str, Any]]) -> dict[str, Any]:
         "llm_calls_per_item": sum(u.get("calls", 0) for u in usage) / n if n else 0.0,
         "prompt_tokens_per_item": sum(u.get("prompt_tokens", 0) for u in usage) / n if n else 0.0,
         "completion_tokens_per_item": sum(u.get("completion_tokens", 0) for u in usage) / n if n else 0.0,
-        "seconds_per_item": sum(r.get("seconds", 0.0) for r in records) / n if n else 0.0,
-        "total_seconds": sum(r.get("seconds", 0.0) for r in records),
+        "latency_seconds_per_item": sum(r.get("seconds", 0.0) for r in records) / n if n else 0.0,
     }
     return summary
+
+
+def _headline_without_merged(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Where several original labels map to one of ours (CLIMATE-FEVER: REFUTES and DISPUTED both to
+    disputed), the headline figures recomputed without each of them, so each is also seen on its own."""
+    originals: dict[str, set[str]] = defaultdict(set)
+    for r in records:
+        originals[r["gold"]].add(r["original_label"])
+    out: dict[str, Any] = {}
+    for merged in (sorted(v) for v in originals.values() if len(v) > 1):
+        for left_out in merged:
+            rest = [r for r in records if r["original_label"] != left_out]
+            out[left_out] = {
+                "items": len(rest),
+                **_headline([Label(r["gold"]) for r in rest], _labels(rest, "prediction")),
+            }
+    return out
 
 
 def summarize_articles(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -107,6 +128,15 @@ def summarize_articles(records: list[dict[str, Any]]) -> dict[str, Any]:
             "per_label": m.per_label(gold, pred),
             "confusion": m.confusion(gold, pred),
         }
+        judged = [row for row in labelled if row.get("prediction")]
+        if judged:
+            summary["end_to_end"]["judged_only"] = {
+                "note": "the same claims, only those extracted as facts and judged: the judge on retrieved evidence",
+                "claims": len(judged),
+                "headline": _headline(
+                    [Label(row["gold_label"]) for row in judged], [Label(row["prediction"]) for row in judged]
+                ),
+            }
         with_docs = [row for row in labelled if "gold_doc_retrieved" in row]
         if with_docs:
             summary["end_to_end"]["gold_doc_retrieved_rate"] = sum(
@@ -121,7 +151,6 @@ def summarize_articles(records: list[dict[str, Any]]) -> dict[str, Any]:
     summary["cost"] = {
         **{f"{k}_per_article": v / n for k, v in usage.items()},
         "seconds_per_article": sum(r["seconds"] for r in records) / n,
-        "total_seconds": sum(r["seconds"] for r in records),
     }
     return summary
 
@@ -171,7 +200,14 @@ def render_markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
             lines.append(f"| {g} | " + " | ".join(str(v) for v in row.values()) + " |")
         lines += ["", "Predictions by the dataset's original label:", ""]
         for orig, counts in summary["by_original_label"].items():
-            lines.append(f"- {orig}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+            acc = summary.get("accuracy_by_original_label", {}).get(orig)
+            share = f" (accuracy {acc:.2f})" if acc is not None else ""
+            lines.append(f"- {orig}{share}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        for left_out, h in summary.get("headline_without_original", {}).items():
+            lines.append(
+                f"- without the {left_out} items ({h['items']} left): "
+                + ", ".join(f"{k} {_fmt_ci(v)}" for k, v in h.items() if k != "items")
+            )
         if summary["accuracy_by_tag"]:
             lines += ["", "Accuracy by tag:", ""]
             for tag, s in summary["accuracy_by_tag"].items():
@@ -189,6 +225,12 @@ def render_markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
             ee = summary["end_to_end"]
             lines += ["", f"End to end on {ee['claims']} gold fact claims ({ee['note']}):", ""]
             lines += [f"- {k}: {_fmt_ci(v)}" for k, v in ee["headline"].items()]
+            if "judged_only" in ee:
+                jo = ee["judged_only"]
+                lines.append(
+                    f"- judged claims only ({jo['claims']}): "
+                    + ", ".join(f"{k} {_fmt_ci(v)}" for k, v in jo["headline"].items())
+                )
             if "gold_doc_retrieved_rate" in ee:
                 lines.append(f"- gold document retrieved: {ee['gold_doc_retrieved_rate']:.3f}")
     cost = summary["cost"]
@@ -239,10 +281,26 @@ def write_plots(summary: dict[str, Any], run_dir: Path) -> list[Path]:
     return written
 
 
+def wall_time(run_dir: Path) -> dict[str, float]:
+    """Wall-clock seconds per item over the sessions that judged items (``wall.jsonl``; runs written
+    before it existed have none)."""
+    path = run_dir / "wall.jsonl"
+    if not path.exists():
+        return {}
+    sessions = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    sessions = [s for s in sessions if s.get("items")]
+    items = sum(s["items"] for s in sessions)
+    if not items:
+        return {}
+    seconds = sum(s["seconds"] for s in sessions)
+    return {"wall_seconds": seconds, "wall_seconds_per_item": seconds / items}
+
+
 def finish_run(run_dir: Path, records: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
     articles = meta["mode"] in ("extraction", "pipeline")
     summary = summarize_articles(records) if articles else summarize_items(records)
     summary["mode"] = meta["mode"]
+    summary["cost"].update(wall_time(run_dir))
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     (run_dir / "report.md").write_text(render_markdown(summary, meta), encoding="utf-8")
     write_plots(summary, run_dir)
