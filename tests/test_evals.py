@@ -324,3 +324,42 @@ def test_pipeline_mode_ingests_evidence_into_the_run_directory(
     wall = [json.loads(line) for line in (out / "wall.jsonl").read_text().splitlines()]
     assert [w["items"] for w in wall] == [1]
     assert summary["cost"]["wall_seconds_per_item"] == pytest.approx(wall[0]["seconds"])
+
+
+def test_rescore_reproduces_a_run_and_measures_a_code_side_change(tmp_path: Path) -> None:
+    """Re-scoring with the run's own settings gives the same predictions; switching the figure check on
+    changes only the verdict whose figure is in no passage; the model is never called."""
+    from verify.evals.rescore import rescore_run
+
+    data = tmp_path / "g.jsonl"
+    rows = [
+        {"id": "a", "claim": "Finland joined in 2023.", "label": "supported", "passages": ["Finland joined in 2023."]},
+        {"id": "b", "claim": "Sweden joined in 2023.", "label": "disputed", "passages": ["Sweden joined in 2024."]},
+        {"id": "c", "claim": "Norway joined early.", "label": "unverifiable", "passages": ["Norway is a founder."]},
+    ]
+    data.write_text("\n".join(json.dumps(r) for r in rows))
+    items = load_dataset(data)
+    chat = FakeChatModel(label_logprobs={"supported": -0.1, "disputed": -2.5, "unverifiable": -3.0})
+    chat.enqueue(*[_judge_answer("supported")] * 3)
+    config = VerifyConfig(store_path=tmp_path / "chroma", calibration="off", concurrency=1, figure_check=False)
+    verifier = Verifier(config, chat=chat, embedder=HashEmbedder())
+    meta = run_meta(verifier, mode="judge", dataset=str(data), command="test", extra={})
+    log = RunLog(tmp_path / "run", meta, resume=False)
+    asyncio.run(run_items(verifier, items, log))
+    finish_run(tmp_path / "run", list(log.records.values()), meta)
+
+    same = rescore_run(verifier, tmp_path / "run", tmp_path / "same")
+    assert same["headline"]["accuracy"]["value"] == pytest.approx(1 / 3)
+    checked = Verifier(config.model_copy(update={"figure_check": True}), chat=FakeChatModel())
+    summary = rescore_run(checked, tmp_path / "run", tmp_path / "checked")
+    rescored = {r["id"]: r for r in map(json.loads, (tmp_path / "checked" / "items.jsonl").read_text().splitlines())}
+    assert {k: r["prediction"] for k, r in rescored.items()} == {
+        "a": "supported",
+        "b": "unverifiable",
+        "c": "supported",
+    }
+    assert rescored["b"]["downgrade_reason"].endswith("2023")
+    assert summary["downgrade_rate"] == pytest.approx(1 / 3)
+    assert "accuracy" in compare_runs(tmp_path / "same", tmp_path / "checked")
+    with pytest.raises(ConfigError, match="already holds"):
+        rescore_run(checked, tmp_path / "run", tmp_path / "checked")

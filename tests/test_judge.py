@@ -103,6 +103,32 @@ def test_unverifiable_without_valid_evidence_is_not_a_downgrade(judge_prompt: Pr
     assert verdict.downgraded_from is None
 
 
+def test_supported_claim_with_a_figure_in_no_passage_is_downgraded(judge_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(answer("supported", ["1.1"]))
+    judge = make_judge(judge_prompt, chat)
+    verdict = asyncio.run(
+        judge.judge("c002", "Finland joined NATO on 4 April 2022 as the 31st member.", PASSAGES)
+    ).verdict
+    assert (verdict.label, verdict.downgraded_from) == (Label.UNVERIFIABLE, Label.SUPPORTED)
+    assert verdict.downgrade_reason and verdict.downgrade_reason.endswith(": 2022")
+    assert [c.quote for c in verdict.citations] == ["Finland joined NATO on 4 April 2023."]  # kept, for the editor
+
+
+def test_figure_check_passes_figures_stated_anywhere_in_the_evidence(judge_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(answer("supported", ["1.2"]))
+    verdict = run_judge(make_judge(judge_prompt, chat)).verdict  # 31st and 2023 are both in passage 1
+    assert verdict.label == Label.SUPPORTED and verdict.downgraded_from is None
+
+
+def test_figure_check_leaves_disputed_alone_and_can_be_switched_off(judge_prompt: PromptTemplate):
+    claim = "Finland joined NATO on 4 April 2022."
+    chat = FakeChatModel().enqueue(answer("disputed", ["1.1"]), answer("supported", ["1.1"]))
+    disputed = asyncio.run(make_judge(judge_prompt, chat).judge("c1", claim, PASSAGES)).verdict
+    assert disputed.label == Label.DISPUTED and disputed.downgraded_from is None
+    off = asyncio.run(make_judge(judge_prompt, chat, figure_check=False).judge("c2", claim, PASSAGES)).verdict
+    assert off.label == Label.SUPPORTED
+
+
 def test_label_probabilities_from_logprobs_give_the_confidence(judge_prompt: PromptTemplate):
     logprobs = {"supported": math.log(0.7), "disputed": math.log(0.2), "unverifiable": math.log(0.1)}
     chat = FakeChatModel(label_logprobs=logprobs).enqueue(answer("supported", ["1.2"]))

@@ -67,6 +67,9 @@ class VerifyConfig(BaseModel):
     lexical_candidates: int = Field(20, ge=1)
     near_duplicate_jaccard: float = Field(0.8, gt=0, le=1)
     max_citations: int = Field(2, ge=1)
+    figure_check: bool = Field(
+        True, description="Downgrade 'supported' to 'unverifiable' when a figure of the claim is in no passage"
+    )
     concurrency: int = Field(2, ge=1, le=16, description="Model calls in flight at once (and embedded server slots)")
 
     # Extraction
@@ -129,6 +132,7 @@ _ENV = {
     "VERIFY_THREADS": "n_threads",
     "VERIFY_CALIBRATION": "calibration",
     "VERIFY_CONCURRENCY": "concurrency",
+    "VERIFY_FIGURE_CHECK": "figure_check",
 }
 
 

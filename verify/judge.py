@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from .calibration import Calibration, label_probabilities
 from .citations import check_citations
+from .figures import missing_figures
 from .llm import ChatBackend, ChatRequest
 from .models import LABELS, EvidencePassage, Label, Usage, Verdict
 from .prompts import PromptTemplate
@@ -85,6 +86,7 @@ class Judge:
         max_reasks: int,
         max_citations: int,
         logprobs: bool,
+        figure_check: bool = True,
     ) -> None:
         self.backend = backend
         self.prompt = prompt
@@ -92,6 +94,7 @@ class Judge:
         self.max_reasks = max_reasks
         self.max_citations = max_citations
         self.logprobs = logprobs
+        self.figure_check = figure_check
 
     async def judge(self, claim_id: str, claim_text: str, passages: list[EvidencePassage]) -> Judgement:
         numbered = number_passages(passages)
@@ -103,8 +106,24 @@ class Judge:
             max_tokens=200,
         )
         out = await call_structured(self.backend, request, JudgeOutput, max_reasks=self.max_reasks)
-        model_label = out.value.label
-        probs = raw_probs = label_probabilities(out.result.text, out.result.logprobs)
+        raw_probs = label_probabilities(out.result.text, out.result.logprobs)
+        verdict = self.decide(claim_id, claim_text, numbered, out.value, out.result.text, raw_probs)
+        return Judgement(verdict, out.usage, out.attempts)
+
+    def decide(
+        self,
+        claim_id: str,
+        claim_text: str,
+        numbered: NumberedPassages,
+        output: JudgeOutput,
+        raw_output: str,
+        raw_probs: dict[Label, float] | None,
+    ) -> Verdict:
+        """Everything after the model call, in code: calibration, citation checks, the figure check.
+        A pure function of the model's output, so a stored run can be re-scored without the model."""
+        passages = numbered.passages
+        model_label = output.label
+        probs = raw_probs
         label, confidence, note = model_label, None, ""
         if probs is not None:
             if self.calibration is not None:
@@ -113,17 +132,23 @@ class Judge:
             confidence = probs[label]
             if label != model_label:
                 note = f" [Label recalibrated from the model's '{model_label.value}'.]"
-        cited = [numbered.sentences.get(sid.strip(), (0, sid)) for sid in out.value.evidence]
+        cited = [numbered.sentences.get(sid.strip(), (0, sid)) for sid in output.evidence]
         citations, dropped = check_citations(cited, passages)
         downgraded_from = reason = None
         if label != Label.UNVERIFIABLE and not citations:
             downgraded_from, label = label, Label.UNVERIFIABLE
             reason = "no citation survived verification" if dropped else "the model gave no citation"
+        elif label == Label.SUPPORTED and self.figure_check:
+            missing = missing_figures(claim_text, passages)
+            if missing:
+                downgraded_from, label = label, Label.UNVERIFIABLE
+                reason = "figures of the claim stated in no evidence passage: " + ", ".join(missing)
+        if downgraded_from is not None:
             confidence = probs[Label.UNVERIFIABLE] if probs else None
-        verdict = Verdict(
+        return Verdict(
             claim_id=claim_id,
             label=label,
-            rationale=(out.value.rationale.strip() + note).strip(),
+            rationale=(output.rationale.strip() + note).strip(),
             citations=citations,
             confidence=confidence,
             label_probs=probs,
@@ -133,6 +158,5 @@ class Judge:
             downgrade_reason=reason,
             dropped_citations=dropped,
             retrieved_passage_ids=[p.id for p in passages],
-            raw_output=out.result.text,
+            raw_output=raw_output,
         )
-        return Judgement(verdict, out.usage, out.attempts)

@@ -161,14 +161,15 @@ class Verifier:
             ]
         return []
 
-    def make_judge(self, calibration: Calibration | str | None = "config") -> Judge:
+    def make_judge(self, calibration: Calibration | str | None = "config", chat: ChatBackend | None = None) -> Judge:
         return Judge(
-            self.chat,
+            chat or self.chat,
             self.judge_prompt,
             calibration=self.calibration if calibration == "config" else calibration,  # type: ignore[arg-type]
             max_reasks=self.config.max_reasks,
             max_citations=self.config.max_citations,
             logprobs=self.config.logprobs,
+            figure_check=self.config.figure_check,
         )
 
     # ----- ingest -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""``verify eval``: run, compare, calibrate."""
+"""``verify eval``: run, rescore, compare, calibrate."""
 
 from __future__ import annotations
 
@@ -64,6 +64,19 @@ def add_eval_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None])
     common(run)
     run.set_defaults(handler=cmd_run)
 
+    rescore = esub.add_parser(
+        "rescore",
+        help="re-apply calibration and the code checks to a stored run, without the model",
+        description="Takes a judge or retrieval run and writes a new run in which every item's stored raw "
+        "output and raw label probabilities go through the current calibration, citation checks and figure "
+        "check. Compare it with the original to measure a code-side change at no model cost.",
+    )
+    rescore.add_argument("run_dir", type=Path)
+    rescore.add_argument("--out", type=Path, required=True, help="results directory for the re-scored run")
+    rescore.add_argument("--calibration", help="'auto', 'off' or a calibration JSON (default: config)")
+    common(rescore)
+    rescore.set_defaults(handler=cmd_rescore)
+
     compare = esub.add_parser("compare", help="compare two runs side by side")
     compare.add_argument("run_a", type=Path)
     compare.add_argument("run_b", type=Path)
@@ -92,6 +105,20 @@ def _compare(args: argparse.Namespace) -> str:
     from .compare import compare_runs
 
     return compare_runs(args.run_a, args.run_b)
+
+
+def cmd_rescore(args: argparse.Namespace, make_config: Callable[[argparse.Namespace], Any]) -> int:
+    from ..verifier import Verifier
+    from .rescore import rescore_run
+
+    config = make_config(args)
+    if args.calibration:
+        config = config.model_copy(update={"calibration": args.calibration})
+    with Verifier(config) as verifier:
+        rescore_run(verifier, args.run_dir, args.out)
+    print((args.out / "report.md").read_text(encoding="utf-8"))
+    print(f"results: {args.out}")
+    return 0
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -163,6 +190,8 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
                 "seed": args.seed,
                 "exclude_sample": args.exclude_sample,
                 "evidence": str(args.evidence) if args.evidence else None,
+                "format": args.format,
+                "label_map": args.label_map,
                 "ids": [u.name if articles else u.id for u in units],
             },
         )

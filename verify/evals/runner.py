@@ -169,6 +169,7 @@ async def _judge_item(judge: Judge, item: EvalItem, log: RunLog, retriever: Hybr
             citations=[c.model_dump() for c in v.citations],
             dropped_citations=[d.model_dump() for d in v.dropped_citations],
             downgraded_from=v.downgraded_from.value if v.downgraded_from else None,
+            downgrade_reason=v.downgrade_reason,
             rationale=v.rationale,
             raw_output=v.raw_output,
             attempts=judgement.attempts,

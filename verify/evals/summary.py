@@ -179,7 +179,7 @@ def render_markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
             "",
             f"Items: {summary['items']}, errors: {summary['errors']} "
             f"({summary['error_rate']:.1%}), abstention (unverifiable): {summary['abstention_rate']:.1%}, "
-            f"downgraded for citations: {summary['downgrade_rate']:.1%}, "
+            f"downgraded by the code checks (citations, figures): {summary['downgrade_rate']:.1%}, "
             f"citations verified: {summary['citations_verified_rate']:.1%}",
         ]
         if "ece" in summary:

@@ -1,0 +1,30 @@
+"""The figure check's number reading."""
+
+from __future__ import annotations
+
+from verify.figures import figures, missing_figures
+from verify.models import EvidencePassage
+
+
+def test_figures_are_normalised():
+    assert figures("about 5,759 warheads in January 2023") == {"5759", "2023"}
+    assert figures("the 32nd member, a 15-year period, 40 000 troops, 0.50 and 2.0") == {
+        "32",
+        "15",
+        "40000",
+        "0.5",
+        "2",
+    }
+    assert figures("NATO has thirty-one members") == set()
+    assert figures("fifteen years, the third summit", words=True) == {"15", "3"}
+    assert figures("NATO has thirty-one members; someone alone", words=True) == {"31"}
+
+
+def test_missing_figures_lists_what_no_passage_states():
+    passages = [
+        EvidencePassage(id="a", doc_id="a", text="The House passed the bill by 368 votes to 57 on 10 May 2022."),
+        EvidencePassage(id="b", doc_id="b", text="It set up fifteen years of consultations."),
+    ]
+    assert missing_figures("The bill passed 368 to 57 in May 2022 after 15 years.", passages) == []
+    assert missing_figures("The bill passed 386 to 57 in May 2021.", passages) == ["386", "2021"]
+    assert missing_figures("The bill passed.", []) == []

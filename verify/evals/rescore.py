@@ -1,0 +1,98 @@
+"""Re-scoring a stored judge-level run without the model: each item's raw output and raw label
+probabilities go through the current post-model steps (calibration, citation checks, the figure
+check) again, and the result is written as a new run that ``compare`` can set beside the original.
+What the model wrote is not re-generated, so the comparison isolates the code-side change."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, InputError
+from ..judge import JudgeOutput, number_passages
+from ..llm import ChatRequest, ChatResult
+from ..models import EvidencePassage, Label
+from ..store import EvidenceStore
+from ..verifier import Verifier
+from .datasets import load_dataset
+from .summary import finish_run
+
+
+class _NoModel:
+    """Re-scoring never calls the model; starting one would only cost time."""
+
+    name = "none"
+
+    async def acomplete(self, request: ChatRequest) -> ChatResult:
+        raise AssertionError("rescore must not call the model")
+
+
+def _passages_by_item(meta: dict[str, Any], run_dir: Path, verifier: Verifier) -> dict[str, list[EvidencePassage]]:
+    if meta["mode"] == "judge":
+        items = load_dataset(Path(meta["dataset"]), meta.get("format") or "auto", meta.get("label_map"))
+        return {it.id: it.passages for it in items}
+    store = EvidenceStore(verifier.embedder, path=run_dir / "chroma", collection="eval")
+    by_id = {p.id: p for p in store.all_passages()}
+    out: dict[str, list[EvidencePassage]] = {}
+    for line in (run_dir / "items.jsonl").read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line) if line.strip() else None
+        if rec and rec.get("retrieved"):
+            out[rec["id"]] = [by_id[pid] for pid in rec["retrieved"]]
+    return out
+
+
+def rescore_run(verifier: Verifier, run_dir: Path, out_dir: Path) -> dict[str, Any]:
+    meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
+    if meta["mode"] not in ("judge", "retrieval"):
+        raise ConfigError(f"rescore works on judge and retrieval runs, not {meta['mode']} runs")
+    if meta["model"] != verifier.model_name or meta["prompt_hashes"]["judge_claim"] != verifier.judge_prompt.version:
+        raise ConfigError(
+            f"{run_dir} was run with {meta['model']} / judge prompt {meta['prompt_hashes']['judge_claim']}; "
+            f"the current setup is {verifier.model_name} / {verifier.judge_prompt.version}"
+        )
+    if (out_dir / "items.jsonl").exists():
+        raise ConfigError(f"{out_dir} already holds a run")
+    passages = _passages_by_item(meta, run_dir, verifier)
+    judge = verifier.make_judge(chat=_NoModel())
+    records = []
+    for line in (run_dir / "items.jsonl").read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        rec = json.loads(line)
+        if rec.get("raw_output") is not None:
+            if rec["id"] not in passages:
+                raise InputError(f"{run_dir}: no passages for item {rec['id']}")
+            raw_probs = rec.get("label_probs_raw")
+            v = judge.decide(
+                rec["id"],
+                rec["claim"],
+                number_passages(passages[rec["id"]]),
+                JudgeOutput.model_validate_json(rec["raw_output"]),
+                rec["raw_output"],
+                {Label(k): float(p) for k, p in raw_probs.items()} if raw_probs else None,
+            )
+            rec.update(
+                prediction=v.label.value,
+                confidence=v.confidence,
+                label_probs=v.label_probs,
+                citations=[c.model_dump() for c in v.citations],
+                dropped_citations=[d.model_dump() for d in v.dropped_citations],
+                downgraded_from=v.downgraded_from.value if v.downgraded_from else None,
+                downgrade_reason=v.downgrade_reason,
+            )
+        records.append(rec)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    new_meta = {
+        **meta,
+        "calibration": verifier.calibration.source if verifier.calibration else None,
+        "config": verifier.config.redacted(),
+        "rescored_from": str(run_dir),
+    }
+    (out_dir / "meta.json").write_text(json.dumps(new_meta, indent=2, default=str), encoding="utf-8")
+    with (out_dir / "items.jsonl").open("w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, default=str) + "\n")
+    if (run_dir / "wall.jsonl").exists():  # the model's cost is the original run's
+        (out_dir / "wall.jsonl").write_text((run_dir / "wall.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    return finish_run(out_dir, records, new_meta)
