@@ -16,6 +16,7 @@ from ..models import EvidencePassage, Label
 from ..store import EvidenceStore
 from ..verifier import Verifier
 from .datasets import load_dataset
+from .runner import verdict_fields
 from .summary import finish_run
 
 
@@ -72,15 +73,7 @@ def rescore_run(verifier: Verifier, run_dir: Path, out_dir: Path) -> dict[str, A
                 rec["raw_output"],
                 {Label(k): float(p) for k, p in raw_probs.items()} if raw_probs else None,
             )
-            rec.update(
-                prediction=v.label.value,
-                confidence=v.confidence,
-                label_probs=v.label_probs,
-                citations=[c.model_dump() for c in v.citations],
-                dropped_citations=[d.model_dump() for d in v.dropped_citations],
-                downgraded_from=v.downgraded_from.value if v.downgraded_from else None,
-                downgrade_reason=v.downgrade_reason,
-            )
+            rec.update(verdict_fields(v))
         records.append(rec)
     out_dir.mkdir(parents=True, exist_ok=True)
     new_meta = {

@@ -15,7 +15,7 @@ from ..documents import iter_document_paths
 from ..errors import FATAL_ERRORS, BackendError, ConfigError
 from ..judge import Judge
 from ..lexical import tokenize
-from ..models import EvidencePassage
+from ..models import EvidencePassage, Verdict
 from ..retrieval import HybridRetriever
 from ..store import EvidenceStore
 from ..verifier import Verifier
@@ -138,6 +138,23 @@ async def run_items(
     await asyncio.gather(*(one(item) for item in todo))
 
 
+def verdict_fields(v: Verdict) -> dict[str, Any]:
+    """A verdict as the fields of an item record."""
+    return {
+        "prediction": v.label.value,
+        "model_label": v.model_label.value,
+        "confidence": v.confidence,
+        "label_probs": v.label_probs,
+        "label_probs_raw": v.label_probs_raw,
+        "citations": [c.model_dump() for c in v.citations],
+        "dropped_citations": [d.model_dump() for d in v.dropped_citations],
+        "downgraded_from": v.downgraded_from.value if v.downgraded_from else None,
+        "downgrade_reason": v.downgrade_reason,
+        "rationale": v.rationale,
+        "raw_output": v.raw_output,
+    }
+
+
 async def _judge_item(judge: Judge, item: EvalItem, log: RunLog, retriever: HybridRetriever | None) -> None:
     record: dict[str, Any] = {
         "id": item.id,
@@ -159,21 +176,8 @@ async def _judge_item(judge: Judge, item: EvalItem, log: RunLog, retriever: Hybr
             raise
         record.update(prediction=None, error_type=type(exc).__name__, error=str(exc))
     else:
-        v = judgement.verdict
         record.update(
-            prediction=v.label.value,
-            model_label=v.model_label.value,
-            confidence=v.confidence,
-            label_probs=v.label_probs,
-            label_probs_raw=v.label_probs_raw,
-            citations=[c.model_dump() for c in v.citations],
-            dropped_citations=[d.model_dump() for d in v.dropped_citations],
-            downgraded_from=v.downgraded_from.value if v.downgraded_from else None,
-            downgrade_reason=v.downgrade_reason,
-            rationale=v.rationale,
-            raw_output=v.raw_output,
-            attempts=judgement.attempts,
-            usage=judgement.usage.model_dump(),
+            verdict_fields(judgement.verdict), attempts=judgement.attempts, usage=judgement.usage.model_dump()
         )
     record["seconds"] = time.perf_counter() - started
     log.append(record)
