@@ -108,6 +108,7 @@ def test_metrics_on_a_hand_computed_example() -> None:
     # precisions: S 1/2, D 1/2, U 1/1 ; F1: S .5, D .5, U 2/3
     assert m.macro_f1(gold, pred) == pytest.approx((0.5 + 0.5 + 2 / 3) / 3)
     assert m.confusion(gold, pred)["disputed"]["error"] == 1
+    assert m.false_support_rate(gold, pred) == pytest.approx(1 / 4)  # of D, D, U, U only the last U
     lo, hi = m.bootstrap_ci(gold, pred, m.accuracy, resamples=200)
     assert 0.0 <= lo <= 0.5 <= hi <= 1.0
 

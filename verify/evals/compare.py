@@ -51,6 +51,9 @@ def compare_runs(dir_a: Path, dir_b: Path) -> str:
         "-" * 100,
     ]
     for name, fn in m.HEADLINE.items():
+        if name not in sum_a["headline"] or name not in sum_b["headline"]:
+            lines.append(f"{name:<26}  (not in both summaries: a run summarised by an older version)")
+            continue
         a, b = sum_a["headline"][name], sum_b["headline"][name]
         row = f"{name:<26}{_ci(a):>22}{_ci(b):>22}{b['value'] - a['value']:>+9.3f}"
         if len(shared) >= 20:

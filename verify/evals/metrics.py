@@ -51,10 +51,18 @@ def balanced_accuracy(gold: Sequence[Label], pred: Sequence[Pred]) -> float:
     return sum(present) / len(present) if present else 0.0
 
 
+def false_support_rate(gold: Sequence[Label], pred: Sequence[Pred]) -> float:
+    """Of the claims whose gold label is not "supported", the share called supported: support the
+    evidence does not give, the error an editor can least afford (lower is better)."""
+    pairs = [(g, p) for g, p in zip(gold, pred, strict=True) if g != Label.SUPPORTED]
+    return sum(1 for _, p in pairs if p == Label.SUPPORTED) / len(pairs) if pairs else 0.0
+
+
 HEADLINE: dict[str, Callable[[Sequence[Label], Sequence[Pred]], float]] = {
     "accuracy": accuracy,
     "balanced_accuracy": balanced_accuracy,
     "macro_f1": macro_f1,
+    "false_support_rate": false_support_rate,
 }
 
 
