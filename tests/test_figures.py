@@ -16,6 +16,8 @@ def test_figures_are_normalised():
         "2",
     }
     assert figures("NATO has thirty-one members") == set()
+    assert figures("CO2, F-16 and Su-35 jets, COVID-19, the G7; a fleet of 40 MiG-29s") == {"40"}
+    assert figures("melts in 1938-43") == {"1938", "1943"}
     assert figures("fifteen years, the third summit", words=True) == {"15", "3"}
     assert figures("NATO has thirty-one members; someone alone", words=True) == {"31"}
 

@@ -21,8 +21,11 @@ _NUMBER_WORD = re.compile(
     rf"\b(?:({'|'.join(_TENS.split())})[- ]({'|'.join(_UNITS.split()[:9])}|{'|'.join(list(_ORDINALS)[:9])})"
     rf"|({'|'.join(_WORD_VALUE)}))\b"
 )
-# 5,759 / 5 759 / 1.5 / 32 (also inside "32nd", "15-year", "$40bn")
-_FIGURE = re.compile(r"(?<![\d.,])\d{1,3}(?:[, \u00a0\u202f]\d{3})+(?![\d])|\d+(?:\.\d+)?")
+# 5,759 / 5 759 / 1.5 / 32 (also inside "32nd", "15-year", "$40bn"); not the digits of a name such as
+# CO2, F-16, Su-35 or COVID-19 (a letter, or a letter and a hyphen, just before the digits)
+_FIGURE = re.compile(r"(?<![\w.,])(?<![A-Za-z]-)(?:\d{1,3}(?:[, \u00a0\u202f]\d{3})+(?!\d)|\d+(?:\.\d+)?)")
+# 1938-43 -> 1938 and 1943
+_YEAR_RANGE = re.compile(r"\b(1[89]|20)(\d\d)[-\u2013](\d\d)\b")
 
 
 def _normalise(raw: str) -> str:
@@ -34,6 +37,7 @@ def _normalise(raw: str) -> str:
 def figures(text: str, *, words: bool = False) -> set[str]:
     """The figures written in digits in ``text``, normalised (``5,759`` -> ``5759``); with ``words``
     also the small numbers written as words ("fifteen", "third")."""
+    text = _YEAR_RANGE.sub(lambda m: f"{m[1]}{m[2]} {m[1]}{m[3]}", text)
     found = {_normalise(m.group()) for m in _FIGURE.finditer(text)}
     if words:
         for tens, unit, single in _NUMBER_WORD.findall(text.lower()):
