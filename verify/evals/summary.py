@@ -62,11 +62,18 @@ def summarize_items(records: list[dict[str, Any]]) -> dict[str, Any]:
         for k, v in sorted(by_original.items())
     }
     summary["headline_without_original"] = _headline_without_merged(records)
-    by_tag: dict[str, list[bool]] = defaultdict(list)
+    by_tag: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         for tag in r.get("tags") or []:
-            by_tag[tag].append(r.get("prediction") == r["gold"])
-    summary["accuracy_by_tag"] = {t: {"n": len(v), "accuracy": sum(v) / len(v)} for t, v in sorted(by_tag.items())}
+            by_tag[tag].append(r)
+    summary["accuracy_by_tag"] = {
+        t: {
+            "n": len(rs),
+            "accuracy": sum(r.get("prediction") == r["gold"] for r in rs) / len(rs),
+            "called_supported": sum(r.get("prediction") == "supported" for r in rs) / len(rs),
+        }
+        for t, rs in sorted(by_tag.items())
+    }
     if any("gold_found" in r for r in records):
         found = [bool(r.get("gold_found")) for r in records]
         summary["retrieval_recall_at_k"] = sum(found) / n
@@ -198,8 +205,11 @@ def render_markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         ]
         for g, row in summary["confusion"].items():
             lines.append(f"| {g} | " + " | ".join(str(v) for v in row.values()) + " |")
-        lines += ["", "Predictions by the dataset's original label:", ""]
+        if set(summary["by_original_label"]) != set(summary["gold_counts"]):
+            lines += ["", "Predictions by the dataset's original label:", ""]
         for orig, counts in summary["by_original_label"].items():
+            if orig in summary["gold_counts"]:
+                continue  # the original labels are ours: the confusion matrix above says it all
             acc = summary.get("accuracy_by_original_label", {}).get(orig)
             share = f" (accuracy {acc:.2f})" if acc is not None else ""
             lines.append(f"- {orig}{share}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
@@ -211,7 +221,9 @@ def render_markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         if summary["accuracy_by_tag"]:
             lines += ["", "Accuracy by tag:", ""]
             for tag, s in summary["accuracy_by_tag"].items():
-                lines.append(f"- {tag}: {s['accuracy']:.2f} (n={s['n']})")
+                lines.append(
+                    f"- {tag}: {s['accuracy']:.2f} (n={s['n']}; called supported {s.get('called_supported', 0):.2f})"
+                )
     if "extraction" in summary:
         e = summary["extraction"]
         lines += ["| extraction | value |", "|---|---|"]
