@@ -15,6 +15,7 @@ from typing import Any
 from ..calibration import Calibration
 from ..errors import ConfigError, InputError
 from ..models import Label
+from .summary import read_items
 
 
 def add_eval_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -127,11 +128,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"{args.run_dir} was run with calibration {meta['calibration']}; fit on a run with --calibration off"
         )
-    probs = []
-    for line in (args.run_dir / "items.jsonl").read_text(encoding="utf-8").splitlines():
-        rec = json.loads(line) if line.strip() else {}
-        if rec.get("label_probs_raw"):
-            probs.append({Label(k): float(v) for k, v in rec["label_probs_raw"].items()})
+    probs = [
+        {Label(k): float(v) for k, v in rec["label_probs_raw"].items()}
+        for rec in read_items(args.run_dir)
+        if rec.get("label_probs_raw")
+    ]
     if not probs:
         raise InputError(f"no raw label probabilities in {args.run_dir} (did the endpoint return logprobs?)")
     cal = Calibration.fit(
@@ -164,10 +165,11 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     run_dir = args.out or Path("runs") / f"{mode}-{args.dataset.stem}-{stamp}"
     command = "verify " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    if mode == "pipeline" and args.evidence:
+    own_store = mode == "pipeline" and args.evidence is not None
+    if own_store:
         config = config.model_copy(update={"store_path": run_dir / "chroma", "chroma_url": None, "collection": "eval"})
     with Verifier(config) as verifier:
-        if mode == "pipeline" and args.evidence:
+        if own_store:
             verifier.ingest([args.evidence])  # idempotent, so a resumed run reuses the same passages
         if articles:
             units: list[Any] = load_articles(args.dataset)

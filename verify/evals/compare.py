@@ -9,6 +9,7 @@ from typing import Any
 from ..errors import InputError
 from ..models import Label
 from . import metrics as m
+from .summary import read_items
 
 
 def load_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -16,14 +17,7 @@ def load_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise InputError(f"no summary.json in {run_dir}: is it a finished eval run?") from exc
-    records = {}
-    items = run_dir / "items.jsonl"
-    if items.exists():
-        for line in items.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                records[rec["id"]] = rec
-    return summary, records
+    return summary, {rec["id"]: rec for rec in read_items(run_dir)}
 
 
 _SCALARS = (

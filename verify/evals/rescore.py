@@ -17,7 +17,7 @@ from ..store import EvidenceStore
 from ..verifier import Verifier
 from .datasets import load_dataset
 from .runner import verdict_fields
-from .summary import finish_run
+from .summary import finish_run, read_items
 
 
 class _NoModel:
@@ -29,18 +29,15 @@ class _NoModel:
         raise AssertionError("rescore must not call the model")
 
 
-def _passages_by_item(meta: dict[str, Any], run_dir: Path, verifier: Verifier) -> dict[str, list[EvidencePassage]]:
+def _passages_by_item(
+    meta: dict[str, Any], run_dir: Path, records: list[dict[str, Any]], verifier: Verifier
+) -> dict[str, list[EvidencePassage]]:
     if meta["mode"] == "judge":
         items = load_dataset(Path(meta["dataset"]), meta.get("format") or "auto", meta.get("label_map"))
         return {it.id: it.passages for it in items}
     store = EvidenceStore(verifier.embedder, path=run_dir / "chroma", collection="eval")
     by_id = {p.id: p for p in store.all_passages()}
-    out: dict[str, list[EvidencePassage]] = {}
-    for line in (run_dir / "items.jsonl").read_text(encoding="utf-8").splitlines():
-        rec = json.loads(line) if line.strip() else None
-        if rec and rec.get("retrieved"):
-            out[rec["id"]] = [by_id[pid] for pid in rec["retrieved"]]
-    return out
+    return {rec["id"]: [by_id[pid] for pid in rec["retrieved"]] for rec in records if rec.get("retrieved")}
 
 
 def rescore_run(verifier: Verifier, run_dir: Path, out_dir: Path) -> dict[str, Any]:
@@ -54,13 +51,10 @@ def rescore_run(verifier: Verifier, run_dir: Path, out_dir: Path) -> dict[str, A
         )
     if (out_dir / "items.jsonl").exists():
         raise ConfigError(f"{out_dir} already holds a run")
-    passages = _passages_by_item(meta, run_dir, verifier)
+    records = read_items(run_dir)
+    passages = _passages_by_item(meta, run_dir, records, verifier)
     judge = verifier.make_judge(chat=_NoModel())
-    records = []
-    for line in (run_dir / "items.jsonl").read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        rec = json.loads(line)
+    for rec in records:
         if rec.get("raw_output") is not None:
             if rec["id"] not in passages:
                 raise InputError(f"{run_dir}: no passages for item {rec['id']}")
@@ -74,7 +68,6 @@ def rescore_run(verifier: Verifier, run_dir: Path, out_dir: Path) -> dict[str, A
                 {Label(k): float(p) for k, p in raw_probs.items()} if raw_probs else None,
             )
             rec.update(verdict_fields(v))
-        records.append(rec)
     out_dir.mkdir(parents=True, exist_ok=True)
     new_meta = {
         **meta,

@@ -205,15 +205,14 @@ def render_markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         ]
         for g, row in summary["confusion"].items():
             lines.append(f"| {g} | " + " | ".join(str(v) for v in row.values()) + " |")
-        if set(summary["by_original_label"]) != set(summary["gold_counts"]):
+        if not set(summary["by_original_label"]) <= set(summary["gold_counts"]):  # else the confusion says it all
             lines += ["", "Predictions by the dataset's original label:", ""]
-        for orig, counts in summary["by_original_label"].items():
-            if orig in summary["gold_counts"]:
-                continue  # the original labels are ours: the confusion matrix above says it all
-            acc = summary.get("accuracy_by_original_label", {}).get(orig)
-            share = f" (accuracy {acc:.2f})" if acc is not None else ""
-            lines.append(f"- {orig}{share}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-        for left_out, h in summary.get("headline_without_original", {}).items():
+            for orig, counts in summary["by_original_label"].items():
+                acc = summary["accuracy_by_original_label"][orig]
+                lines.append(
+                    f"- {orig} (accuracy {acc:.2f}): " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+                )
+        for left_out, h in summary["headline_without_original"].items():
             lines.append(
                 f"- without the {left_out} items ({h['items']} left): "
                 + ", ".join(f"{k} {_fmt_ci(v)}" for k, v in h.items() if k != "items")
@@ -221,9 +220,7 @@ def render_markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         if summary["accuracy_by_tag"]:
             lines += ["", "Accuracy by tag:", ""]
             for tag, s in summary["accuracy_by_tag"].items():
-                lines.append(
-                    f"- {tag}: {s['accuracy']:.2f} (n={s['n']}; called supported {s.get('called_supported', 0):.2f})"
-                )
+                lines.append(f"- {tag}: {s['accuracy']:.2f} (n={s['n']}; called supported {s['called_supported']:.2f})")
     if "extraction" in summary:
         e = summary["extraction"]
         lines += ["| extraction | value |", "|---|---|"]
@@ -291,6 +288,14 @@ def write_plots(summary: dict[str, Any], run_dir: Path) -> list[Path]:
         plt.close(fig)
         written.append(path)
     return written
+
+
+def read_items(run_dir: Path) -> list[dict[str, Any]]:
+    """The item records of a run's ``items.jsonl`` (none if it has no such file)."""
+    path = run_dir / "items.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def wall_time(run_dir: Path) -> dict[str, float]:
