@@ -327,6 +327,38 @@ def test_pipeline_mode_ingests_evidence_into_the_run_directory(
     assert summary["cost"]["wall_seconds_per_item"] == pytest.approx(wall[0]["seconds"])
 
 
+def test_an_interrupted_run_writes_a_partial_summary_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during ``verify eval run`` keeps what finished, summarises it marked partial, exits 130;
+    ``--resume`` then judges only the rest and the summary is whole again."""
+    import verify.verifier
+    from verify.cli import main
+
+    def interrupt(request: object) -> dict:
+        raise KeyboardInterrupt
+
+    _items(tmp_path)  # writes g.jsonl
+    chat = FakeChatModel()
+    monkeypatch.setenv("VERIFY_CALIBRATION", "off")
+    monkeypatch.setenv("VERIFY_CONCURRENCY", "1")
+    monkeypatch.setenv("VERIFY_STORE", str(tmp_path / "chroma"))
+    monkeypatch.setattr(verify.verifier, "make_embedder", lambda name: HashEmbedder())
+    monkeypatch.setattr(verify.verifier.Verifier, "_build_chat", lambda self: chat)
+    out = tmp_path / "run"
+    args = ["eval", "run", str(tmp_path / "g.jsonl"), "--out", str(out)]
+    chat.enqueue(_judge_answer("supported"), interrupt)
+    assert main(args) == 130
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["partial"] == {"done": 1, "planned": 3} and summary["items"] == 1
+    assert "Partial run: 1 of 3" in (out / "report.md").read_text()
+    chat.enqueue(_judge_answer("disputed"), _judge_answer("unverifiable"))
+    assert main([*args, "--resume"]) == 0
+    assert chat.pending == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert "partial" not in summary and summary["items"] == 3
+
+
 def test_rescore_reproduces_a_run_and_measures_a_code_side_change(tmp_path: Path) -> None:
     """Re-scoring with the run's own settings gives the same predictions; switching the figure check on
     changes only the verdict whose figure is in no passage; the model is never called."""

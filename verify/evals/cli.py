@@ -198,6 +198,7 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
             },
         )
         log = runner.RunLog(run_dir, meta, resume=args.resume)
+        interrupted = False
         try:
             with tqdm(
                 total=len(units),
@@ -225,6 +226,8 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
                             )
                         retriever = runner.build_retriever(verifier, run_dir, passages)
                     asyncio.run(runner.run_items(verifier, units, log, retriever=retriever, progress=bar.update))
+        except KeyboardInterrupt:
+            interrupted = True  # what finished is on disk: summarise it, marked partial
         finally:
             log.record_wall_time(config.concurrency)
     wanted = {u.name if articles else u.id for u in units}
@@ -232,4 +235,7 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
     summary = finish_run(run_dir, records, meta)
     print((run_dir / "report.md").read_text(encoding="utf-8"))
     print(f"results: {run_dir}")
+    if interrupted:
+        print(f"verify: interrupted after {len(records)} of {len(units)}; --resume continues the run", file=sys.stderr)
+        return 130
     return 0 if summary.get("errors", 0) == 0 else 3

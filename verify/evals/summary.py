@@ -176,6 +176,13 @@ def render_markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         f"- command: `{meta['command']}`",
         "",
     ]
+    if "partial" in summary:
+        done, planned = summary["partial"]["done"], summary["partial"]["planned"]
+        lines += [
+            f"**Partial run: {done} of {planned} finished.** The figures cover the finished ones only; "
+            "`--resume` continues the run.",
+            "",
+        ]
     if "headline" in summary:
         lines += ["| metric | final verdict (95% CI) | model's own label (95% CI) |", "|---|---|---|"]
         for name in summary["headline"]:
@@ -317,6 +324,9 @@ def finish_run(run_dir: Path, records: list[dict[str, Any]], meta: dict[str, Any
     articles = meta["mode"] in ("extraction", "pipeline")
     summary = summarize_articles(records) if articles else summarize_items(records)
     summary["mode"] = meta["mode"]
+    planned = len(meta.get("ids") or [])
+    if len(records) < planned:
+        summary["partial"] = {"done": len(records), "planned": planned}
     summary["cost"].update(wall_time(run_dir))
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     (run_dir / "report.md").write_text(render_markdown(summary, meta), encoding="utf-8")
