@@ -15,7 +15,7 @@ from verify.evals.cli import cmd_calibrate
 from verify.evals.compare import compare_runs
 from verify.evals.datasets import load_articles, load_climate_fever, load_dataset, stratified_sample
 from verify.evals.runner import RunLog, match_claims, passage_found, run_items, run_meta, token_f1
-from verify.evals.summary import finish_run
+from verify.evals.summary import finish_run, read_items
 from verify.models import EvidencePassage, Label
 from verify.testing import FakeChatModel, HashEmbedder
 
@@ -227,6 +227,17 @@ def test_run_resumes_without_redoing_items_and_refuses_a_changed_setup(tmp_path:
         "confusion.png",
         "meta.json",
     }
+
+
+def test_a_line_cut_by_a_crash_is_skipped_and_its_item_redone(tmp_path: Path, verifier: Verifier) -> None:
+    meta = run_meta(verifier, mode="judge", dataset="g", command="test", extra={})
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "meta.json").write_text(json.dumps(meta))
+    (run_dir / "items.jsonl").write_text(json.dumps({"id": "i0", "gold": "supported"}) + '\n{"id": "i1", "go')
+    assert [r["id"] for r in read_items(run_dir)] == ["i0"]
+    log = RunLog(run_dir, meta, resume=True)
+    assert log.done("i0") and not log.done("i1")
 
 
 def test_backend_failure_is_an_error_row_scored_as_wrong(tmp_path: Path, verifier: Verifier) -> None:

@@ -20,6 +20,7 @@ from ..retrieval import HybridRetriever
 from ..store import EvidenceStore
 from ..verifier import Verifier
 from .datasets import EvalItem, GoldArticle
+from .summary import read_items
 
 Progress = Callable[[], None]
 FOUND_CONTAINMENT = 0.5  # share of a gold passage's content words a retrieved passage must contain
@@ -56,14 +57,9 @@ class RunLog:
             changed = [k for k in pinned if old.get(k) != meta.get(k)]
             if changed:
                 raise ConfigError(f"cannot resume {run_dir}: {', '.join(changed)} changed since it started")
-            for line in self.items_path.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    try:
-                        rec = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue  # a line cut by a crash; the item is redone
-                    if rec.get("error_type") not in FATAL_ERRORS:
-                        self.records[rec["id"]] = rec
+            for rec in read_items(run_dir):
+                if rec.get("error_type") not in FATAL_ERRORS:
+                    self.records[rec["id"]] = rec
         meta_path.write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
         self._started = time.perf_counter()
         self._appended = 0

@@ -298,11 +298,19 @@ def write_plots(summary: dict[str, Any], run_dir: Path) -> list[Path]:
 
 
 def read_items(run_dir: Path) -> list[dict[str, Any]]:
-    """The item records of a run's ``items.jsonl`` (none if it has no such file)."""
+    """The item records of a run's ``items.jsonl`` (none if it has no such file). A line cut by a crash
+    is skipped: a resumed run redoes that item."""
     path = run_dir / "items.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return records
 
 
 def wall_time(run_dir: Path) -> dict[str, float]:
