@@ -15,7 +15,7 @@ from verify.evals.cli import cmd_calibrate
 from verify.evals.compare import compare_runs
 from verify.evals.datasets import load_articles, load_climate_fever, load_dataset, stratified_sample
 from verify.evals.runner import RunLog, match_claims, passage_found, run_items, run_meta, token_f1
-from verify.evals.summary import finish_run, read_items
+from verify.evals.summary import finish_run, read_items, wall_time
 from verify.models import EvidencePassage, Label
 from verify.testing import FakeChatModel, HashEmbedder
 
@@ -238,6 +238,8 @@ def test_a_line_cut_by_a_crash_is_skipped_and_its_item_redone(tmp_path: Path, ve
     assert [r["id"] for r in read_items(run_dir)] == ["i0"]
     log = RunLog(run_dir, meta, resume=True)
     assert log.done("i0") and not log.done("i1")
+    (run_dir / "wall.jsonl").write_text(json.dumps({"items": 2, "seconds": 10.0}) + '\n{"items": 1, "sec')
+    assert wall_time(run_dir) == {"wall_seconds": 10.0, "wall_seconds_per_item": 5.0}
 
 
 def test_backend_failure_is_an_error_row_scored_as_wrong(tmp_path: Path, verifier: Verifier) -> None:

@@ -297,10 +297,9 @@ def write_plots(summary: dict[str, Any], run_dir: Path) -> list[Path]:
     return written
 
 
-def read_items(run_dir: Path) -> list[dict[str, Any]]:
-    """The item records of a run's ``items.jsonl`` (none if it has no such file). A line cut by a crash
-    is skipped: a resumed run redoes that item."""
-    path = run_dir / "items.jsonl"
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The records of a run's append-only JSON-lines file (none if it does not exist). A line cut by a
+    crash is skipped."""
     if not path.exists():
         return []
     records = []
@@ -313,14 +312,16 @@ def read_items(run_dir: Path) -> list[dict[str, Any]]:
     return records
 
 
+def read_items(run_dir: Path) -> list[dict[str, Any]]:
+    """The item records of a run's ``items.jsonl``; a line cut by a crash is skipped, and a resumed run
+    redoes that item."""
+    return read_jsonl(run_dir / "items.jsonl")
+
+
 def wall_time(run_dir: Path) -> dict[str, float]:
     """Wall-clock seconds per item over the sessions that judged items (``wall.jsonl``; runs written
     before it existed have none)."""
-    path = run_dir / "wall.jsonl"
-    if not path.exists():
-        return {}
-    sessions = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    sessions = [s for s in sessions if s.get("items")]
+    sessions = [s for s in read_jsonl(run_dir / "wall.jsonl") if s.get("items")]
     items = sum(s["items"] for s in sessions)
     if not items:
         return {}
