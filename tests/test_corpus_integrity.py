@@ -17,6 +17,7 @@ from verify.documents import load_document
 EVIDENCE_FILES = sorted(EVIDENCE_DIR.glob("*.md"))
 ARTICLE_GOLDS = sorted((EVALS_DIR / "articles").glob("*.gold.json"))
 JUDGE_GOLD = EVALS_DIR / "judge_gold.jsonl"
+JUDGE_GOLD_HARD = EVALS_DIR / "judge_gold_hard.jsonl"
 LABELS = {"supported", "disputed", "unverifiable"}
 KINDS = {"fact", "opinion", "prediction", "other"}
 FRONT_MATTER_KEYS = ("title", "publisher", "url", "date", "note")
@@ -30,8 +31,8 @@ def doc_body(doc_id: str) -> str:
 
 
 @cache
-def judge_gold_items() -> tuple[dict, ...]:
-    lines = JUDGE_GOLD.read_text(encoding="utf-8").splitlines()
+def judge_gold_items(path: Path = JUDGE_GOLD) -> tuple[dict, ...]:
+    lines = path.read_text(encoding="utf-8").splitlines()
     return tuple(json.loads(line) for line in lines if line.strip())
 
 
@@ -57,9 +58,18 @@ def test_judge_gold_has_enough_items_per_label():
     assert all(counts[label] >= 30 for label in LABELS), counts
 
 
-def test_judge_gold_ids_are_unique():
-    ids = [item["id"] for item in judge_gold_items()]
+def test_judge_gold_ids_are_unique_across_both_sets():
+    ids = [item["id"] for path in (JUDGE_GOLD, JUDGE_GOLD_HARD) for item in judge_gold_items(path)]
     assert len(ids) == len(set(ids))
+
+
+def test_hard_case_gold_has_60_items_with_every_label_and_tag():
+    items = judge_gold_items(JUDGE_GOLD_HARD)
+    labels = Counter(item["label"] for item in items)
+    tags = Counter(tag for item in items for tag in item["tags"])
+    assert len(items) >= 60 and set(labels) == LABELS and min(labels.values()) >= 20, labels
+    for tag in ("wrong-actor", "wrong-date", "wrong-time", "opinion-as-fact", "attribution"):
+        assert tags[tag] >= 12, tags
 
 
 def test_judge_gold_items_have_claim_and_passages():
@@ -67,10 +77,11 @@ def test_judge_gold_items_have_claim_and_passages():
     assert bad == []
 
 
-def test_judge_gold_passages_are_exact_substrings_of_their_documents():
+@pytest.mark.parametrize("path", [JUDGE_GOLD, JUDGE_GOLD_HARD], ids=lambda p: p.stem)
+def test_judge_gold_passages_are_exact_substrings_of_their_documents(path: Path):
     bad = [
         (item["id"], passage["doc"])
-        for item in judge_gold_items()
+        for item in judge_gold_items(path)
         for passage in item["passages"]
         if passage["text"] not in doc_body(passage["doc"])
     ]
@@ -99,6 +110,13 @@ def test_article_gold_matches_article_and_corpus(gold_path: Path):
             if ev["quote"] not in doc_body(ev["doc"]):
                 problems.append(f"{cid}: quote not in {ev['doc']}")
     assert problems == []
+
+
+def test_articles_are_split_into_dev_and_test_with_the_new_ones_in_test():
+    splits = {g.name.removesuffix(".gold.json"): json.loads(g.read_text())["split"] for g in ARTICLE_GOLDS}
+    assert set(splits.values()) == {"dev", "test"}
+    assert sum(1 for name, split in splits.items() if name.startswith("d") and split == "test") >= 3
+    assert sum(1 for split in splits.values() if split == "test") >= sum(1 for s in splits.values() if s == "dev")
 
 
 def test_at_least_eight_articles_of_500_to_1200_words():

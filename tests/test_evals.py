@@ -17,7 +17,7 @@ from verify.evals.datasets import load_articles, load_climate_fever, load_datase
 from verify.evals.runner import RunLog, match_claims, passage_found, run_items, run_meta, token_f1
 from verify.evals.summary import finish_run, read_items, wall_time
 from verify.models import EvidencePassage, Label
-from verify.testing import FakeChatModel, HashEmbedder
+from verify.testing import FakeChatModel, HashEmbedder, extraction_answer
 
 S, D, U = Label.SUPPORTED, Label.DISPUTED, Label.UNVERIFIABLE
 ROOT = Path(__file__).resolve().parents[1]
@@ -308,12 +308,12 @@ def test_pipeline_mode_ingests_evidence_into_the_run_directory(
     (articles / "n1.gold.json").write_text(json.dumps(gold), encoding="utf-8")
     chat = FakeChatModel()
     chat.enqueue(
-        {
-            "claims": [
+        extraction_answer(
+            [
                 {"sentence": 2, "claim": "Finland became the 31st member of NATO on 4 April 2023", "kind": "fact"},
                 {"sentence": 3, "claim": "Finland's accession was a provocation", "kind": "opinion"},
             ]
-        },
+        ),
         lambda request: {
             "label": "supported",
             "evidence": [request.schema["properties"]["evidence"]["items"]["enum"][0]],

@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import date
 
 import pytest
 
+from verify.dates import find_article_date
+from verify.errors import AuthenticationError, BackendError
 from verify.extraction import ClaimExtractor, ExtractionResult, make_windows
-from verify.models import ClaimKind
+from verify.llm import ChatResult
+from verify.models import ClaimKind, Usage
 from verify.prompts import PromptTemplate
 from verify.sentences import split_sentences
-from verify.testing import FakeChatModel
+from verify.testing import FakeChatModel, extraction_answer
 
 ARTICLE = (
     "Finland joined NATO on 4 April 2023. "
@@ -62,7 +66,7 @@ def test_make_windows_context_is_the_sentences_just_before_the_targets():
 
 def test_claims_get_the_exact_span_of_their_sentence(extract_prompt: PromptTemplate):
     chat = FakeChatModel().enqueue(
-        {"claims": [claim(2, "Sweden joined NATO on 7 March 2024"), claim(3, "Hungary approved the bid")]}
+        extraction_answer([claim(2, "Sweden joined NATO on 7 March 2024"), claim(3, "Hungary approved the bid")])
     )
     result = extract(extract_prompt, chat)
     assert [c.sentence for c in result.claims] == [S2, S3]
@@ -75,7 +79,7 @@ def test_claims_get_the_exact_span_of_their_sentence(extract_prompt: PromptTempl
 
 
 def test_the_prompt_shows_every_target_sentence_numbered(extract_prompt: PromptTemplate):
-    chat = FakeChatModel().enqueue({"claims": []})
+    chat = FakeChatModel().enqueue(extraction_answer([]))
     extract(extract_prompt, chat)
     user = chat.requests[0].messages[-1]["content"]
     for number, sentence in enumerate([S1, S2, S3, S4], 1):
@@ -85,7 +89,7 @@ def test_the_prompt_shows_every_target_sentence_numbered(extract_prompt: PromptT
 
 def test_kinds_are_kept_and_only_facts_are_checkable(extract_prompt: PromptTemplate):
     chat = FakeChatModel().enqueue(
-        {"claims": [claim(1, "Finland joined NATO on 4 April 2023"), claim(4, S4, "opinion")]}
+        extraction_answer([claim(1, "Finland joined NATO on 4 April 2023"), claim(4, S4, "opinion")])
     )
     result = extract(extract_prompt, chat)
     assert [(c.kind, c.checkable) for c in result.claims] == [
@@ -96,12 +100,12 @@ def test_kinds_are_kept_and_only_facts_are_checkable(extract_prompt: PromptTempl
 
 def test_ungrounded_claim_is_dropped_and_reported(extract_prompt: PromptTemplate):
     chat = FakeChatModel().enqueue(
-        {
-            "claims": [
+        extraction_answer(
+            [
                 claim(1, "Finland joined NATO on 4 April 2023"),
                 claim(1, "The moon is made of green cheese"),
             ]
-        }
+        )
     )
     result = extract(extract_prompt, chat)
     assert [c.text for c in result.claims] == ["Finland joined NATO on 4 April 2023"]
@@ -110,11 +114,11 @@ def test_ungrounded_claim_is_dropped_and_reported(extract_prompt: PromptTemplate
 
 
 def test_sentence_outside_the_window_triggers_a_reask_with_the_error(extract_prompt: PromptTemplate):
-    bad = {"claims": [claim(3, "Hungary approved the bid")]}  # sentence 3 is not in window 1 (1-2)
+    bad = extraction_answer([claim(3, "Hungary approved the bid")])  # sentence 3 is not in window 1 (1-2)
     chat = FakeChatModel().enqueue(
         bad,
-        {"claims": [claim(1, "Finland joined NATO on 4 April 2023")]},
-        {"claims": [claim(3, "Hungary approved the Swedish bid")]},
+        extraction_answer([claim(1, "Finland joined NATO on 4 April 2023")]),
+        extraction_answer([claim(3, "Hungary approved the Swedish bid")]),
     )
     result = extract(extract_prompt, chat, window=2, context=0)
     assert len(chat.requests) == 3
@@ -123,26 +127,27 @@ def test_sentence_outside_the_window_triggers_a_reask_with_the_error(extract_pro
     assert "[3]" in reask[-1]["content"]
     assert "TARGET" in reask[-1]["content"]
     assert [c.sentence for c in result.claims] == [S1, S3]
-    assert result.failed_windows == []
+    assert result.failures == []
 
 
 def test_window_still_invalid_after_max_reasks_is_reported_not_raised(extract_prompt: PromptTemplate):
-    bad = {"claims": [claim(4, "The enlargement was a provocation", "opinion")]}
-    chat = FakeChatModel().enqueue(bad, bad, {"claims": [claim(3, "Hungary approved the Swedish bid")]})
+    bad = extraction_answer([claim(4, "The enlargement was a provocation", "opinion")])
+    chat = FakeChatModel().enqueue(bad, bad, extraction_answer([claim(3, "Hungary approved the Swedish bid")]))
     result = extract(extract_prompt, chat, window=2, context=0, max_reasks=1)
     assert len(chat.requests) == 3
-    assert len(result.failed_windows) == 1
-    first, last, message = result.failed_windows[0]
-    assert (first, last) == (1, 2)
-    assert "[4]" in message
+    assert len(result.failures) == 1
+    failure = result.failures[0]
+    assert (failure.first_sentence, failure.last_sentence) == (1, 2)
+    assert failure.error_type == "InvalidOutputError"
+    assert "[4]" in failure.message
     assert [c.sentence for c in result.claims] == [S3]
 
 
 def test_duplicate_claims_across_windows_are_removed(extract_prompt: PromptTemplate):
     text = "Finland joined NATO in 2023. Officials said Finland joined NATO in 2023."
     chat = FakeChatModel().enqueue(
-        {"claims": [claim(1, "Finland joined NATO in 2023")]},
-        {"claims": [claim(2, "Finland joined NATO in 2023")]},
+        extraction_answer([claim(1, "Finland joined NATO in 2023")]),
+        extraction_answer([claim(2, "Finland joined NATO in 2023")]),
     )
     result = extract(extract_prompt, chat, text, window=1, context=0)
     assert len(chat.requests) == 2
@@ -151,18 +156,18 @@ def test_duplicate_claims_across_windows_are_removed(extract_prompt: PromptTempl
 
 def test_claim_ids_follow_article_order_not_answer_order(extract_prompt: PromptTemplate):
     chat = FakeChatModel().enqueue(
-        {
-            "claims": [
+        extraction_answer(
+            [
                 claim(2, "Sweden joined NATO on 7 March 2024"),
                 claim(1, "Finland joined NATO on 4 April 2023"),
             ]
-        },
-        {
-            "claims": [
+        ),
+        extraction_answer(
+            [
                 claim(4, S4, "opinion"),
                 claim(3, "Hungary approved the Swedish bid by 188 votes to 6"),
             ]
-        },
+        ),
     )
     result = extract(extract_prompt, chat, window=2, context=0)
     assert [c.id for c in result.claims] == ["c001", "c002", "c003", "c004"]
@@ -170,8 +175,112 @@ def test_claim_ids_follow_article_order_not_answer_order(extract_prompt: PromptT
 
 
 def test_usage_and_raw_outputs_cover_every_window(extract_prompt: PromptTemplate):
-    chat = FakeChatModel().enqueue({"claims": []}, {"claims": []})
+    chat = FakeChatModel().enqueue(extraction_answer([]), extraction_answer([]))
     result = extract(extract_prompt, chat, window=2, context=1)
     assert result.windows == 2
     assert result.usage.calls == 2
     assert result.raw_outputs == ['{"claims": []}', '{"claims": []}']
+
+
+# ----- failures, truncation, dates, headlines and questions -----------------------------------------
+
+
+def test_a_transport_error_fails_its_window_only(extract_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(
+        BackendError("the model endpoint timed out"),
+        extraction_answer([claim(3, "Hungary approved the Swedish bid by 188 votes to 6")]),
+    )
+    result = extract(extract_prompt, chat, window=2, context=0)
+    assert [c.sentence for c in result.claims] == [S3]
+    assert len(result.failures) == 1
+    failure = result.failures[0]
+    assert (failure.first_sentence, failure.last_sentence, failure.error_type) == (1, 2, "BackendError")
+    assert "timed out" in failure.message
+
+
+def test_a_fatal_error_still_stops_the_article(extract_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(AuthenticationError("rejected"), extraction_answer([]))
+    with pytest.raises(AuthenticationError):
+        extract(extract_prompt, chat, window=2, context=0)
+
+
+def test_an_answer_cut_by_the_token_limit_is_split_and_redone_not_reasked(extract_prompt: PromptTemplate):
+    cut = ChatResult(
+        text='{"claims": [{"sentence": 1, "kind": "fact", "claim": "Finl', usage=Usage(calls=1), finish_reason="length"
+    )
+    chat = FakeChatModel().enqueue(
+        cut,
+        extraction_answer([claim(1, "Finland joined NATO on 4 April 2023")]),
+        extraction_answer([claim(2, "Sweden joined NATO on 7 March 2024")]),
+    )
+    result = extract(extract_prompt, chat, text=f"{S1} {S2}", window=2, context=0)
+    assert len(chat.requests) == 3  # the cut answer was not re-asked: its window was redone as two halves
+    first_half, second_half = (r.messages[-1]["content"] for r in chat.requests[1:])
+    assert "TARGET 1:" in first_half and "TARGET 2:" not in first_half
+    assert "TARGET 2:" in second_half and "CONTEXT 1:" in second_half
+    assert [c.sentence for c in result.claims] == [S1, S2]
+    assert result.failures == []
+    assert result.usage.calls == 3
+
+
+def test_a_single_sentence_cut_by_the_token_limit_is_a_window_failure(extract_prompt: PromptTemplate):
+    cut = ChatResult(text='{"claims": [', usage=Usage(calls=1), finish_reason="length")
+    chat = FakeChatModel().enqueue(cut, extraction_answer([]), extraction_answer([]), extraction_answer([]))
+    result = extract(extract_prompt, chat, window=1, context=0)
+    assert len(chat.requests) == 4  # no re-ask of the cut answer with the same budget
+    assert [(f.first_sentence, f.error_type) for f in result.failures] == [(1, "TruncatedOutputError")]
+
+
+def test_the_article_date_is_in_the_prompt_after_the_fixed_instructions(extract_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(extraction_answer([]))
+    extractor = ClaimExtractor(chat, extract_prompt, window_sentences=10, context_sentences=3, max_reasks=0)
+    asyncio.run(extractor.extract(ARTICLE, article_date=find_article_date(ARTICLE, "2023-12-06")))
+    system, user = chat.requests[0].messages
+    assert "2023" not in system["content"].split("Example.")[0]  # nothing per-article before the fixed part
+    assert user["content"].startswith("Article date: 6 December 2023 (Wednesday).")
+
+
+def test_without_a_date_the_prompt_says_it_is_unknown(extract_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(extraction_answer([]))
+    extract(extract_prompt, chat)
+    assert chat.requests[0].messages[-1]["content"].startswith("Article date: unknown.")
+
+
+HEADLINED = "Thirty-One Steps East: the bloc marches on\n\nMOSCOW, 6 December 2023 — " + ARTICLE + " Who benefits?"
+
+
+def test_the_headline_is_context_never_a_target(extract_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(extraction_answer([claim(2, "Finland joined NATO on 4 April 2023")]))
+    result = extract(extract_prompt, chat, text=HEADLINED)
+    user = chat.requests[0].messages[-1]["content"]
+    assert "CONTEXT 1: Thirty-One Steps East" in user
+    assert "TARGET 1:" not in user
+    assert result.headline == "Thirty-One Steps East: the bloc marches on"
+
+
+def test_a_claim_from_a_question_is_set_aside_as_other(extract_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(extraction_answer([claim(6, "Who benefits?", "fact")]))
+    result = extract(extract_prompt, chat, text=HEADLINED)
+    assert [(c.kind, c.kind_reason, c.checkable) for c in result.claims] == [(ClaimKind.OTHER, "question", False)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Headline here\n\nMOSCOW, 6 December 2023 — The bloc met.", date(2023, 12, 6)),
+        ("Headline\n\nMoscow, December 6, 2023 (agency) – The bloc met.", date(2023, 12, 6)),
+        ("Headline\n\nPublished: 2024-02-02\n\nThe bloc met.", date(2024, 2, 2)),
+        ("Headline\n\nMoscow, 03.01.2024 — The bloc met.", date(2024, 1, 3)),
+        ("Headline\n\nMoscow, November 15 (agency) – The bloc met.", None),  # no year: not a known date
+        ("Headline\n\nHalf a year has passed since the summit of 11-12 July 2023 in Vilnius.", None),  # an event
+        ("Headline\n\nThe bloc met.\n\nOn 4 April 2023 Finland joined.", None),
+    ],
+)
+def test_the_article_date_is_read_from_the_dateline_only(text: str, expected: date | None):
+    found = find_article_date(text)
+    assert (found.value if found else None) == expected
+
+
+def test_a_given_date_wins_over_the_dateline():
+    found = find_article_date("Headline\n\nMOSCOW, 6 December 2023 — The bloc met.", "2024-01-02")
+    assert found is not None and found.value == date(2024, 1, 2) and found.source == "given"

@@ -105,6 +105,28 @@ def test_real_model_checks_a_short_article_end_to_end(verifier: Verifier) -> Non
 
 
 @pytest.mark.real_model
+def test_real_model_sets_aside_a_question_and_a_prediction_and_resolves_the_date(verifier: Verifier) -> None:
+    question = "Will Kiev ever be invited to join the alliance?"
+    prediction = "Sweden will be kept waiting at the door for years to come."
+    article = (
+        "Vilnius: another summit of promises\n\n"
+        "MOSCOW, 6 December 2023 — Finland joined NATO on 4 April 2023 as its 31st member. "
+        f"{question} {prediction} "
+        "Last week NATO foreign ministers met in Brussels."
+    )
+    report = verifier.check(article)
+    assert report.article.date == "2023-12-06" and report.article.headline == "Vilnius: another summit of promises"
+    by_sentence: dict[str, list] = {}
+    for claim in report.claims:
+        by_sentence.setdefault(claim.sentence, []).append(claim)
+    judged = {v.claim_id for v in report.verdicts}
+    for sentence in (question, prediction):
+        assert all(not c.checkable and c.id not in judged for c in by_sentence.get(sentence, [])), sentence
+    assert not any(c.sentence.startswith("Vilnius: another summit") for c in report.claims)
+    assert any(c.checkable for c in report.claims), "the plain fact about Finland was not kept as a fact"
+
+
+@pytest.mark.real_model
 def test_real_judge_scores_above_the_recorded_threshold_on_the_ci_slice(verifier: Verifier) -> None:
     slice_spec = json.loads((ROOT / "evals" / "ci_slice.json").read_text())
     threshold = json.loads((ROOT / "evals" / "ci_threshold.json").read_text())

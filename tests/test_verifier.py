@@ -10,7 +10,7 @@ from verify.config import VerifyConfig
 from verify.errors import AuthenticationError, BackendError, CollectionMissingError, InputError
 from verify.llm import ChatRequest
 from verify.models import ClaimKind, Label, Report
-from verify.testing import FakeChatModel, HashEmbedder
+from verify.testing import FakeChatModel, HashEmbedder, extraction_answer
 from verify.verifier import Verifier
 
 ARTICLE = (
@@ -19,13 +19,13 @@ ARTICLE = (
     "Sweden became the 32nd member of NATO on 7 March 2024. "
     "This expansion was a reckless and dangerous provocation."
 )
-EXTRACTION = {
-    "claims": [
+EXTRACTION = extraction_answer(
+    [
         {"sentence": 2, "claim": "Finland became the 31st member of NATO on 4 April 2023", "kind": "fact"},
         {"sentence": 3, "claim": "Sweden became the 32nd member of NATO on 7 March 2024", "kind": "fact"},
         {"sentence": 4, "claim": "The NATO expansion was a reckless provocation", "kind": "opinion"},
     ]
-}
+)
 
 
 def cite_first_sentence(request: ChatRequest) -> dict:
@@ -150,7 +150,7 @@ def test_authentication_error_propagates(ingested: Verifier, chat: FakeChatModel
 
 
 def test_failed_extraction_window_is_reported_as_a_failure(ingested: Verifier, chat: FakeChatModel):
-    bad = {"claims": [{"sentence": 99, "claim": "Something else entirely", "kind": "fact"}]}
+    bad = extraction_answer([{"sentence": 99, "claim": "Something else entirely", "kind": "fact"}])
     chat.enqueue(bad, bad)
     report = ingested.check(ARTICLE)
     assert report.claims == []
@@ -160,12 +160,13 @@ def test_failed_extraction_window_is_reported_as_a_failure(ingested: Verifier, c
 
 
 def test_dropped_claims_are_reported_as_warnings(ingested: Verifier, chat: FakeChatModel):
-    extraction = {"claims": [{"sentence": 2, "claim": "Penguins live at the South Pole", "kind": "fact"}]}
+    extraction = extraction_answer([{"sentence": 2, "claim": "Penguins live at the South Pole", "kind": "fact"}])
     chat.enqueue(extraction)
     report = ingested.check(ARTICLE)
     assert report.claims == []
-    assert len(report.run.warnings) == 1
-    assert "Penguins" in report.run.warnings[0]
+    dropped = [w for w in report.run.warnings if "not grounded" in w]
+    assert len(dropped) == 1 and "Penguins" in dropped[0]
+    assert any("no article date was known" in w for w in report.run.warnings)
     assert report.complete is True
 
 
@@ -208,7 +209,7 @@ def test_run_usage_counts_the_calls_spent_on_a_failed_claim(ingested: Verifier, 
 
 
 def test_run_usage_counts_the_calls_spent_on_a_failed_extraction_window(ingested: Verifier, chat: FakeChatModel):
-    bad = {"claims": [{"sentence": 99, "claim": "Something else entirely", "kind": "fact"}]}
+    bad = extraction_answer([{"sentence": 99, "claim": "Something else entirely", "kind": "fact"}])
     chat.enqueue(bad, bad)
     report = ingested.check(ARTICLE)
     assert len(chat.requests) == 2
@@ -225,3 +226,34 @@ def test_report_warns_when_no_calibration_matches(tmp_path):
     assert "no label calibration" in verifier._calibration_warning()[0]
     off = Verifier(config.model_copy(update={"calibration": "off"}), chat=FakeChatModel(), embedder=HashEmbedder())
     assert off._calibration_warning() == []
+
+
+def test_a_given_date_reaches_the_prompt_and_the_report(ingested: Verifier, chat: FakeChatModel):
+    chat.enqueue(EXTRACTION, cite_first_sentence, cite_first_sentence)
+    report = ingested.check(ARTICLE, date="2024-03-08")
+    assert (report.article.date, report.article.date_source) == ("2024-03-08", "given")
+    assert report.article.headline == "Nordic states join NATO"
+    assert chat.requests[0].messages[-1]["content"].startswith("Article date: 8 March 2024 (Friday).")
+    assert not any("no article date" in w for w in report.run.warnings)
+
+
+def test_a_bad_date_is_an_input_error(ingested: Verifier, chat: FakeChatModel):
+    with pytest.raises(InputError, match="ISO date"):
+        ingested.check(ARTICLE, date="8 March")
+    assert chat.requests == []
+
+
+def test_a_failed_extraction_window_is_a_typed_failure_and_the_article_goes_on(ingested: Verifier, chat: FakeChatModel):
+    config = ingested.config.model_copy(update={"window_sentences": 2, "context_sentences": 1})
+    verifier = Verifier(config, chat=chat, embedder=ingested.embedder, store=ingested.store())
+    opinion_only = extraction_answer([{"sentence": 4, "claim": "This expansion was a provocation", "kind": "opinion"}])
+    chat.enqueue(BackendError("the model endpoint timed out"), opinion_only)
+    report = verifier.check(ARTICLE)
+    assert report.complete is False
+    assert [(type(f).__name__, f.first_sentence, f.last_sentence, f.error_type) for f in report.failures] == [
+        ("WindowFailure", 2, 3, "BackendError")
+    ]
+    assert [(c.kind, c.sentence) for c in report.claims] == [  # the window of sentence 4 still ran
+        (ClaimKind.OPINION, "This expansion was a reckless and dangerous provocation.")
+    ]
+    assert Report.model_validate_json(report.model_dump_json()).failures == report.failures

@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("articles", nargs="+", type=Path, help="article files")
     check.add_argument("--out", type=Path, help="directory for JSON reports")
     check.add_argument("--json", action="store_true", help="print the JSON report instead of the summary")
+    check.add_argument(
+        "--date",
+        help="the articles' own date (YYYY-MM-DD) to resolve 'today', 'last week' against "
+        "(default: read from each article's dateline; unresolved when there is none)",
+    )
     _common(check)
 
     from .evals.cli import add_eval_parser
@@ -118,7 +123,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     incomplete = False
     with Verifier(config) as verifier:
         for path, text in tqdm(texts, desc="articles", unit="article", disable=len(texts) < 2 or None, file=sys.stderr):
-            report = verifier.check(text, source=str(path))
+            report = verifier.check(text, source=str(path), date=args.date)
             incomplete |= not report.complete
             if args.out:
                 write_json_atomic(args.out / f"{path.stem}.report.json", report.model_dump_json(indent=2))

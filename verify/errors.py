@@ -49,6 +49,11 @@ class InvalidOutputError(BackendError):
         self.usage = usage  # verify.models.Usage of the calls spent before giving up
 
 
+class TruncatedOutputError(InvalidOutputError):
+    """The model's answer was cut by the token limit (finish reason "length"): re-asking with the same
+    budget would be cut again, so the caller splits the work instead."""
+
+
 class StoreError(VerifyError):
     """The evidence store cannot be used."""
 
@@ -64,4 +69,5 @@ class EmbeddingMismatchError(StoreError):
 
 
 # Errors that stop a run (every later call would fail the same way), as opposed to per-claim failures.
-FATAL_ERRORS = frozenset({"AuthenticationError", "EndpointUnreachableError"})
+FATAL = (AuthenticationError, EndpointUnreachableError)
+FATAL_ERRORS = frozenset(cls.__name__ for cls in FATAL)

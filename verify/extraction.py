@@ -1,20 +1,29 @@
 """Claim extraction: the article is cut into windows of sentences and the model lists the atomic
 claims of each target sentence. Every claim is tied to a sentence by number, so its span in the
 article comes from our own segmentation and is exact; code checks that the claim's wording is
-grounded in that sentence (or the context it may borrow names from) and drops it otherwise."""
+grounded in that sentence (or the context it may borrow names from) and drops it otherwise.
+
+Windows run concurrently (up to ``concurrency`` requests in flight). A window whose call fails is
+recorded as a :class:`~verify.models.WindowFailure` and the rest of the article goes on; a window
+whose answer is cut by the token limit is split in two and each half redone. The headline is context
+only, never a target; a claim from a question is set aside as "other" in code. Relative times are
+resolved by the model against the article's date, when one is known (:mod:`verify.dates`).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
-from .errors import InvalidOutputError
+from .dates import ArticleDate
+from .errors import FATAL, BackendError, TruncatedOutputError
 from .lexical import tokenize
 from .llm import ChatBackend, ChatRequest
-from .models import Claim, ClaimKind, Span, Usage
+from .models import Claim, ClaimKind, Span, Usage, WindowFailure
 from .prompts import PromptTemplate
 from .sentences import Sentence, split_sentences
 from .structured import OutputRejected, call_structured
@@ -23,12 +32,15 @@ log = logging.getLogger("verify")
 
 MIN_SENTENCE_OVERLAP = 0.34  # share of the claim's content words found in its own sentence
 MIN_WINDOW_OVERLAP = 0.6  # share found in the sentence plus its context
-
+MAX_HEADLINE_WORDS = 30
+TOKENS_PER_TARGET = 120  # completion budget per target sentence, plus a fixed margin
+TOKENS_MARGIN = 200
+MAX_CLAIMS_PER_SENTENCE = 4
 
 class ExtractedClaim(BaseModel):
     sentence: int
+    kind: ClaimKind  # before the claim: measured to set aside more opinions (evals/RESULTS.md section 3)
     claim: str = Field(min_length=3)
-    kind: ClaimKind
 
 
 class ExtractionOutput(BaseModel):
@@ -48,17 +60,53 @@ class ExtractionResult:
     windows: int
     dropped: list[str] = field(default_factory=list)
     raw_outputs: list[str] = field(default_factory=list)
-    failed_windows: list[tuple[int, int, str]] = field(default_factory=list)  # first, last sentence, error
+    failures: list[WindowFailure] = field(default_factory=list)
+    headline: str | None = None
 
 
-def make_windows(sentences: list[Sentence], size: int, context: int) -> list[Window]:
-    """Each sentence is a target in exactly one window, so no claim is lost or doubled at a boundary."""
-    return [Window(sentences[max(0, i - context) : i], sentences[i : i + size]) for i in range(0, len(sentences), size)]
+def make_windows(sentences: list[Sentence], size: int, context: int, *, first: int = 0) -> list[Window]:
+    """Each sentence from ``first`` on is a target in exactly one window, so no claim is lost or
+    doubled at a boundary; the sentences before ``first`` (a headline) can only be context."""
+    return [
+        Window(sentences[max(0, i - context) : i], sentences[i : i + size]) for i in range(first, len(sentences), size)
+    ]
+
+
+def split_window(window: Window) -> tuple[Window, Window]:
+    """Two halves of a window's targets; the second half keeps the end of the first as context."""
+    half = len(window.targets) // 2
+    context = len(window.context) or 1
+    left = Window(window.context, window.targets[:half])
+    right = Window([*window.context, *window.targets[:half]][-context:], window.targets[half:])
+    return left, right
+
+
+def find_headline(text: str, sentences: list[Sentence]) -> Sentence | None:
+    """The first line, when it stands alone as a paragraph with no sentence-final punctuation."""
+    if not sentences:
+        return None
+    first = sentences[0]
+    rest = text[first.end :]
+    stands_alone = "\n" not in first.text and re.match(r"[ \t]*\n[ \t]*\n", rest) is not None
+    unpunctuated = not first.text.rstrip("\"'\u201d\u2019").endswith((".", "!"))
+    if stands_alone and unpunctuated and len(first.text.split()) <= MAX_HEADLINE_WORDS:
+        return first
+    return None
+
+
+def is_question(sentence: str) -> bool:
+    return sentence.rstrip(" \"'\u201d\u2019)]").endswith("?")
+
+
+def render_date(article_date: ArticleDate | None) -> str:
+    if article_date is None:
+        return "Article date: unknown. Keep relative times (today, last week) as the text gives them."
+    return f"Article date: {article_date.describe()}."
 
 
 def render_window(window: Window) -> str:
-    lines = [f"CONTEXT {s.index + 1}: {s.text}" for s in window.context]
-    lines += [f"TARGET {s.index + 1}: {s.text}" for s in window.targets]
+    lines = [f"CONTEXT {s.index + 1}: {' '.join(s.text.split())}" for s in window.context]
+    lines += [f"TARGET {s.index + 1}: {' '.join(s.text.split())}" for s in window.targets]
     return "\n".join(lines)
 
 
@@ -68,15 +116,15 @@ def extraction_schema(window: Window) -> dict:
         "properties": {
             "claims": {
                 "type": "array",
-                "maxItems": 4 * len(window.targets),
+                "maxItems": MAX_CLAIMS_PER_SENTENCE * len(window.targets),
                 "items": {
                     "type": "object",
                     "properties": {
                         "sentence": {"type": "integer", "enum": [s.index + 1 for s in window.targets]},
-                        "claim": {"type": "string", "minLength": 3, "maxLength": 300},
                         "kind": {"type": "string", "enum": [k.value for k in ClaimKind]},
+                        "claim": {"type": "string", "minLength": 3, "maxLength": 300},
                     },
-                    "required": ["sentence", "claim", "kind"],
+                    "required": ["sentence", "kind", "claim"],
                     "additionalProperties": False,
                 },
             }
@@ -104,79 +152,134 @@ class ClaimExtractor:
         window_sentences: int,
         context_sentences: int,
         max_reasks: int,
+        concurrency: int = 1,
     ) -> None:
         self.backend = backend
         self.prompt = prompt
         self.window_sentences = window_sentences
         self.context_sentences = context_sentences
         self.max_reasks = max_reasks
+        self.concurrency = concurrency
 
-    async def extract(self, text: str) -> ExtractionResult:
+    async def extract(self, text: str, *, article_date: ArticleDate | None = None) -> ExtractionResult:
         sentences = split_sentences(text)
-        windows = make_windows(sentences, self.window_sentences, self.context_sentences)
-        usage = Usage()
-        found: list[tuple[int, int, str, ClaimKind]] = []
-        dropped: list[str] = []
-        raws: list[str] = []
-        failed: list[tuple[int, int, str]] = []
-        for window in windows:
-            targets = {s.index + 1: s for s in window.targets}
-
-            def check(out: ExtractionOutput, targets: dict[int, Sentence] = targets) -> None:
-                bad = [c.sentence for c in out.claims if c.sentence not in targets]
-                if bad:
-                    raise OutputRejected(f"sentence numbers {bad} are not TARGET sentences")
-
-            try:
-                result = await call_structured(
-                    self.backend,
-                    ChatRequest(
-                        messages=self.prompt.render(sentences=render_window(window)),
-                        schema=extraction_schema(window),
-                        schema_name="claims",
-                        max_tokens=120 * len(window.targets) + 200,
-                    ),
-                    ExtractionOutput,
-                    max_reasks=self.max_reasks,
-                    check=check,
-                )
-            except InvalidOutputError as exc:
-                if isinstance(exc.usage, Usage):
-                    usage.add(exc.usage)
-                first, last = window.targets[0].index + 1, window.targets[-1].index + 1
-                failed.append((first, last, str(exc)))
-                continue
-            usage.add(result.usage)
-            raws.extend(result.raw_outputs)
-            context_text = " ".join(s.text for s in (*window.context, *window.targets))
-            for order, item in enumerate(result.value.claims):
-                sentence = targets[item.sentence]
-                claim_text = " ".join(item.claim.split())
-                own, near = grounding(claim_text, sentence.text, context_text)
-                if own < MIN_SENTENCE_OVERLAP or near < MIN_WINDOW_OVERLAP:
-                    dropped.append(
-                        f"sentence {item.sentence}: {claim_text!r} is not grounded in its sentence "
-                        f"(overlap {own:.2f} own, {near:.2f} with context)"
-                    )
-                    continue
-                found.append((sentence.index, order, claim_text, item.kind))
+        headline = find_headline(text, sentences)
+        windows = make_windows(
+            sentences, self.window_sentences, self.context_sentences, first=1 if headline is not None else 0
+        )
+        run = _Run(self, render_date(article_date), asyncio.Semaphore(self.concurrency))
+        await asyncio.gather(*(run.window(w) for w in windows))
         claims: list[Claim] = []
         seen: set[str] = set()
-        for sentence_index, _, claim_text, kind in sorted(found, key=lambda f: (f[0], f[1])):
+        for sentence_index, _, claim_text, kind in sorted(run.found, key=lambda f: (f[0], f[1])):
             key = re.sub(r"[^a-z0-9]+", " ", claim_text.lower()).strip()
             if key in seen:
                 continue
             seen.add(key)
             sentence = sentences[sentence_index]
+            reason = None
+            if is_question(sentence.text) and kind != ClaimKind.OTHER:
+                kind, reason = ClaimKind.OTHER, "question"
             claims.append(
                 Claim(
                     id=f"c{len(claims) + 1:03d}",
                     text=claim_text,
                     kind=kind,
+                    kind_reason=reason,
                     span=Span(start=sentence.start, end=sentence.end),
                     sentence=sentence.text,
                 )
             )
-        for note in dropped:
+        for note in run.dropped:
             log.info("extraction dropped a claim: %s", note)
-        return ExtractionResult(claims, usage, len(windows), dropped, raws, failed)
+        run.failures.sort(key=lambda f: f.first_sentence)
+        return ExtractionResult(
+            claims,
+            run.usage,
+            run.calls,
+            run.dropped,
+            run.raws,
+            run.failures,
+            headline.text if headline is not None else None,
+        )
+
+
+@dataclass
+class _Run:
+    """One article's extraction: the windows' shared results."""
+
+    extractor: ClaimExtractor
+    date_line: str
+    gate: asyncio.Semaphore
+    usage: Usage = field(default_factory=Usage)
+    found: list[tuple[int, int, str, ClaimKind]] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    raws: list[str] = field(default_factory=list)
+    failures: list[WindowFailure] = field(default_factory=list)
+    calls: int = 0
+
+    async def window(self, window: Window) -> None:
+        ex = self.extractor
+        targets = {s.index + 1: s for s in window.targets}
+
+        def check(out: ExtractionOutput) -> None:
+            bad = [c.sentence for c in out.claims if c.sentence not in targets]
+            if bad:
+                raise OutputRejected(f"sentence numbers {bad} are not TARGET sentences")
+
+        request = ChatRequest(
+            messages=ex.prompt.render(article_date=self.date_line, sentences=render_window(window)),
+            schema=extraction_schema(window),
+            schema_name="claims",
+            max_tokens=TOKENS_PER_TARGET * len(window.targets) + TOKENS_MARGIN,
+        )
+        self.calls += 1
+        try:
+            async with self.gate:
+                result = await call_structured(
+                    ex.backend, request, ExtractionOutput, max_reasks=ex.max_reasks, check=check
+                )
+        except FATAL:
+            raise
+        except TruncatedOutputError as exc:
+            self._spent(exc)
+            if len(window.targets) > 1:
+                log.info("extraction window %s was cut by the token limit: splitting it", _where(window))
+                await asyncio.gather(*(self.window(half) for half in split_window(window)))
+                return
+            self._fail(window, exc)
+            return
+        except BackendError as exc:
+            self._spent(exc)
+            self._fail(window, exc)
+            return
+        self.usage.add(result.usage)
+        self.raws.extend(result.raw_outputs)
+        context_text = " ".join(s.text for s in (*window.context, *window.targets))
+        for order, item in enumerate(result.value.claims):
+            sentence = targets[item.sentence]
+            claim_text = " ".join(item.claim.split())
+            own, near = grounding(claim_text, sentence.text, context_text)
+            if own < MIN_SENTENCE_OVERLAP or near < MIN_WINDOW_OVERLAP:
+                self.dropped.append(
+                    f"sentence {item.sentence}: {claim_text!r} is not grounded in its sentence "
+                    f"(overlap {own:.2f} own, {near:.2f} with context)"
+                )
+                continue
+            self.found.append((sentence.index, order, claim_text, item.kind))
+
+    def _spent(self, exc: BaseException) -> None:
+        usage = getattr(exc, "usage", None)
+        if isinstance(usage, Usage):
+            self.usage.add(usage)
+
+    def _fail(self, window: Window, exc: BackendError) -> None:
+        first, last = window.targets[0].index + 1, window.targets[-1].index + 1
+        log.warning("extraction failed for sentences %d-%d: %s", first, last, exc)
+        self.failures.append(
+            WindowFailure(first_sentence=first, last_sentence=last, error_type=type(exc).__name__, message=str(exc))
+        )
+
+
+def _where(window: Window) -> str:
+    return f"{window.targets[0].index + 1}-{window.targets[-1].index + 1}"

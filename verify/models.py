@@ -37,6 +37,9 @@ class Article(BaseModel):
     id: str
     text: str
     source: str | None = None
+    date: str | None = Field(None, description="ISO date relative times were resolved against, if known")
+    date_source: str | None = Field(None, description="'given', or the dateline the date was read from")
+    headline: str | None = Field(None, description="The first line, when it is a headline (not extracted)")
 
     @classmethod
     def from_text(cls, text: str, source: str | None = None) -> Article:
@@ -54,6 +57,7 @@ class Claim(BaseModel):
     kind: ClaimKind
     span: Span = Field(description="Character span of the source sentence in the article")
     sentence: str = Field(description="The source sentence, article[span.start:span.end]")
+    kind_reason: str | None = Field(None, description="Why code set the kind (e.g. a question), if it did")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -110,15 +114,31 @@ class ClaimFailure(BaseModel):
     message: str
 
 
+class WindowFailure(BaseModel):
+    """A window of sentences whose claims could not be extracted; the rest of the article goes on."""
+
+    stage: str = "extract"
+    first_sentence: int = Field(description="1-based number of the window's first target sentence")
+    last_sentence: int
+    error_type: str
+    message: str
+
+    @property
+    def claim_id(self) -> str:
+        return f"sentences:{self.first_sentence}-{self.last_sentence}"
+
+
 class Usage(BaseModel):
     calls: int = 0
     prompt_tokens: int = 0
+    cached_tokens: int = Field(0, description="Prompt tokens served from the server's prefix cache")
     completion_tokens: int = 0
     model_seconds: float = 0.0
 
     def add(self, other: Usage) -> None:
         self.calls += other.calls
         self.prompt_tokens += other.prompt_tokens
+        self.cached_tokens += other.cached_tokens
         self.completion_tokens += other.completion_tokens
         self.model_seconds += other.model_seconds
 
@@ -142,7 +162,7 @@ class Report(BaseModel):
     article: Article
     claims: list[Claim]
     verdicts: list[Verdict]
-    failures: list[ClaimFailure] = Field(default_factory=list)
+    failures: list[ClaimFailure | WindowFailure] = Field(default_factory=list)
     passages: dict[str, EvidencePassage] = Field(
         default_factory=dict, description="Every passage retrieved for any claim, by passage id"
     )

@@ -7,7 +7,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from .models import Label, Report
+from .models import Label, Report, WindowFailure
 
 _MARK = {Label.SUPPORTED: "SUPPORTED", Label.DISPUTED: "DISPUTED", Label.UNVERIFIABLE: "UNVERIFIABLE"}
 
@@ -27,7 +27,8 @@ def render_report(report: Report, *, width: int = 100) -> str:
     for claim in report.claims:
         verdict = report.verdict_for(claim.id)
         if not claim.checkable:
-            lines.append(f"{claim.id}  ({claim.kind.value}, not judged)  {claim.text}")
+            why = f"{claim.kind.value}: {claim.kind_reason}" if claim.kind_reason else claim.kind.value
+            lines.append(f"{claim.id}  ({why}, not judged)  {claim.text}")
             continue
         if verdict is None:
             failure = failures.get(claim.id)
@@ -46,8 +47,11 @@ def render_report(report: Report, *, width: int = 100) -> str:
                 source = " — " + ", ".join(bits) if bits else f" — {passage.doc_id}"
             lines.append(f'       "{_clip(cite.quote, width)}"{source}')
     for failure in report.failures:
-        if failure.claim_id.startswith("sentences:"):
-            lines.append(f"ERROR extracting {failure.claim_id}: {failure.message}")
+        if isinstance(failure, WindowFailure):
+            lines.append(
+                f"ERROR extracting sentences {failure.first_sentence}-{failure.last_sentence}: "
+                f"{failure.error_type}: {failure.message}"
+            )
     return "\n".join(lines)
 
 

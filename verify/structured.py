@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt
 
-from .errors import InvalidOutputError
+from .errors import InvalidOutputError, TruncatedOutputError
 from .llm import ChatBackend, ChatRequest, ChatResult
 from .models import Usage
 
@@ -71,6 +71,11 @@ async def call_structured(
                 result = await backend.acomplete(call)
                 usage.add(result.usage)
                 raws.append(result.text)
+                if result.finish_reason == "length":
+                    raise TruncatedOutputError(
+                        f"{request.schema_name}: the answer was cut at the limit of {request.max_tokens} tokens",
+                        usage,
+                    )
                 try:
                     value = _parse(result.text, output_type)
                     if check is not None:

@@ -4,6 +4,7 @@ chat = FakeChatModel()
 chat.enqueue({"claims": [...]})             # a dict is sent back as JSON
 chat.enqueue(lambda request: {...})         # or computed from the request
 chat.enqueue(BackendError("boom"))          # or raised
+chat.enqueue(ChatResult(text, usage, finish_reason="length"))   # or sent back as it is
 verifier = Verifier(config, chat=chat, embedder=HashEmbedder())
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 from .llm import ChatRequest, ChatResult, TokenLogprob
 from .models import Usage
 
-Answer = dict[str, Any] | str | Exception | Callable[[ChatRequest], Any]
+Answer = dict[str, Any] | str | Exception | ChatResult | Callable[[ChatRequest], Any]
 
 
 class FakeChatModel:
@@ -50,6 +51,8 @@ class FakeChatModel:
             answer = answer(request)
         if isinstance(answer, Exception):
             raise answer
+        if isinstance(answer, ChatResult):
+            return answer
         text = answer if isinstance(answer, str) else json.dumps(answer)
         prompt_tokens = sum(len(m["content"].split()) for m in request.messages)
         return ChatResult(
@@ -75,6 +78,11 @@ class FakeChatModel:
             TokenLogprob(label, self.label_logprobs.get(label, -10.0), top),
             TokenLogprob(tail[len(label) :], 0.0),
         ]
+
+
+def extraction_answer(claims: list[dict[str, Any]]) -> dict[str, Any]:
+    """An extraction answer in the model's format, from claims given as ``{"sentence", "claim", "kind"}``."""
+    return {"claims": [{"sentence": c["sentence"], "kind": c["kind"], "claim": c["claim"]} for c in claims]}
 
 
 class HashEmbedder:

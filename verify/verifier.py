@@ -9,34 +9,34 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 from . import __version__
 from .calibration import Calibration, find_calibration
 from .chunking import chunk_document
 from .config import VerifyConfig
+from .dates import find_article_date
 from .documents import check_text, iter_document_paths, load_document, read_text_file
 from .embedded import ASSETS, EmbeddedServer, ensure_model_file
 from .embeddings import Embedder, make_embedder
 from .errors import (
-    AuthenticationError,
+    FATAL,
     BackendError,
     CollectionMissingError,
     ConfigError,
-    EndpointUnreachableError,
+    InputError,
 )
 from .extraction import ClaimExtractor
 from .judge import Judge, Judgement
 from .llm import ChatBackend, OpenAIChatBackend
 from .logging_setup import install_redaction
-from .models import Article, ClaimFailure, EvidencePassage, Report, RunInfo, Usage, Verdict
+from .models import Article, ClaimFailure, EvidencePassage, Report, RunInfo, Usage, Verdict, WindowFailure
 from .prompts import PromptTemplate, load_prompt
 from .retrieval import HybridRetriever
 from .store import EvidenceStore, IngestStats
 
 log = logging.getLogger("verify")
-
-FATAL = (AuthenticationError, EndpointUnreachableError)
 
 
 class Verifier:
@@ -172,6 +172,16 @@ class Verifier:
             figure_check=self.config.figure_check,
         )
 
+    def make_extractor(self, chat: ChatBackend | None = None) -> ClaimExtractor:
+        return ClaimExtractor(
+            chat or self.chat,
+            self.extract_prompt,
+            window_sentences=self.config.window_sentences,
+            context_sentences=self.config.context_sentences,
+            max_reasks=self.config.max_reasks,
+            concurrency=self.config.concurrency,
+        )
+
     # ----- ingest -------------------------------------------------------------------------------
     def passages_of(self, path: Path) -> list[EvidencePassage]:
         """One document read and chunked with this config's chunk size and overlap."""
@@ -196,33 +206,34 @@ class Verifier:
         return stats
 
     # ----- check --------------------------------------------------------------------------------
-    def check(self, text: str, *, source: str | None = None) -> Report:
-        return _run_sync(self.acheck(text, source=source))
+    def check(self, text: str, *, source: str | None = None, date: date | str | None = None) -> Report:
+        """``date`` (ISO string or :class:`datetime.date`) is the article's own date; without it the
+        dateline is read, and relative times stay unresolved when there is none."""
+        return _run_sync(self.acheck(text, source=source, date=date))
 
-    def check_file(self, path: Path) -> Report:
+    def check_file(self, path: Path, *, date: date | str | None = None) -> Report:
         text = read_text_file(path, max_chars=self.config.max_article_chars, what="article")
-        return self.check(text, source=str(path))
+        return self.check(text, source=str(path), date=date)
 
-    async def acheck(self, text: str, *, source: str | None = None) -> Report:
+    async def acheck(self, text: str, *, source: str | None = None, date: date | str | None = None) -> Report:
         check_text(text, max_chars=self.config.max_article_chars)
         started = time.perf_counter()
         self.timings = {}
+        try:
+            article_date = find_article_date(text, date)
+        except ValueError as exc:
+            raise InputError(f"article date {date!r} is not an ISO date (YYYY-MM-DD)") from exc
         article = Article.from_text(text, source)
         retriever = self.retriever()  # fails early on a missing or empty collection
-        chat = self.chat
-        extractor = ClaimExtractor(
-            chat,
-            self.extract_prompt,
-            window_sentences=self.config.window_sentences,
-            context_sentences=self.config.context_sentences,
-            max_reasks=self.config.max_reasks,
-        )
         with self._timed("extract"):
-            extraction = await extractor.extract(text)
-        failures = [
-            ClaimFailure(claim_id=f"sentences:{a}-{b}", stage="extract", error_type="InvalidOutputError", message=m)
-            for a, b, m in extraction.failed_windows
-        ]
+            extraction = await self.make_extractor().extract(text, article_date=article_date)
+        article.headline = extraction.headline
+        date_warning = []
+        if article_date is None:
+            date_warning = ["no article date was known (none given, no dateline found): relative times are unresolved"]
+        else:
+            article.date, article.date_source = article_date.value.isoformat(), article_date.source
+        failures: list[ClaimFailure | WindowFailure] = list(extraction.failures)
         checkable = [c for c in extraction.claims if c.checkable]
         evidence: dict[str, list[EvidencePassage]] = {}
         with self._timed("retrieve"):
@@ -270,7 +281,7 @@ class Verifier:
             calibration=self.calibration.source if self.calibration else None,
             timings=dict(self.timings),
             usage={"extract": extraction.usage, "judge": judge_usage},
-            warnings=[*self._calibration_warning(), *extraction.dropped],
+            warnings=[*self._calibration_warning(), *date_warning, *extraction.dropped],
         )
         return Report(
             article=article,

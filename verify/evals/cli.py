@@ -55,6 +55,11 @@ def add_eval_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None])
     run.add_argument("--limit", type=int, help="stratified sample of this many items (by original label)")
     run.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     run.add_argument(
+        "--split",
+        choices=["dev", "test"],
+        help="annotated articles: only those of this split (dev: tune on it; test: report only)",
+    )
+    run.add_argument(
         "--exclude-sample",
         metavar="N:SEED",
         help="leave out the items that --limit N --seed SEED would pick (e.g. a calibration holdout)",
@@ -173,6 +178,10 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
             verifier.ingest([args.evidence])  # idempotent, so a resumed run reuses the same passages
         if articles:
             units: list[Any] = load_articles(args.dataset)
+            if args.split:
+                units = [a for a in units if a.split == args.split]
+                if not units:
+                    raise ConfigError(f"no article in {args.dataset} is in split {args.split!r}")
             if args.limit:
                 units = units[: args.limit]
         else:
@@ -189,6 +198,7 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
             command=command,
             extra={
                 "limit": args.limit,
+                "split": args.split,
                 "seed": args.seed,
                 "exclude_sample": args.exclude_sample,
                 "evidence": str(args.evidence) if args.evidence else None,

@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import InputError
 from ..models import Label
 from . import metrics as m
-from .summary import read_items
+from .summary import extraction_metrics, read_items
 
 
 def load_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -33,6 +33,8 @@ _SCALARS = (
 def compare_runs(dir_a: Path, dir_b: Path) -> str:
     sum_a, rec_a = load_run(dir_a)
     sum_b, rec_b = load_run(dir_b)
+    if "extraction" in sum_a and "extraction" in sum_b:
+        return _compare_articles(rec_a, rec_b, dir_a, dir_b)
     if "headline" not in sum_a or "headline" not in sum_b:
         return _compare_flat(sum_a, sum_b, dir_a, dir_b)
     shared = sorted(set(rec_a) & set(rec_b))
@@ -74,6 +76,56 @@ def compare_runs(dir_a: Path, dir_b: Path) -> str:
     ):
         lines.append(f"{key:<26}{_num(ca.get(key)):>22}{_num(cb.get(key)):>22}{_diff(ca.get(key), cb.get(key)):>9}")
     return "\n".join(lines)
+
+
+ARTICLE_RESAMPLES = 2000
+
+
+def _compare_articles(
+    rec_a: dict[str, dict[str, Any]], rec_b: dict[str, dict[str, Any]], dir_a: Path, dir_b: Path
+) -> str:
+    """Extraction figures of two article runs on their shared articles, with a paired bootstrap over
+    articles (claims of one article are not independent, so whole articles are resampled)."""
+    import random
+
+    shared = sorted(set(rec_a) & set(rec_b))
+    a_all = extraction_metrics([rec_a[i] for i in shared])
+    b_all = extraction_metrics([rec_b[i] for i in shared])
+    rng = random.Random(0)
+    diffs: dict[str, list[float]] = {k: [] for k in a_all}
+    for _ in range(ARTICLE_RESAMPLES if len(shared) > 1 else 0):
+        pick = [rng.choice(shared) for _ in shared]
+        ma = extraction_metrics([rec_a[i] for i in pick])
+        mb = extraction_metrics([rec_b[i] for i in pick])
+        for k in diffs:
+            if ma[k] is not None and mb[k] is not None:
+                diffs[k].append(mb[k] - ma[k])  # type: ignore[operator]
+    lines = [
+        f"A: {dir_a}",
+        f"B: {dir_b}",
+        f"shared articles: {len(shared)} (paired bootstrap over articles, {ARTICLE_RESAMPLES} resamples)",
+        "",
+        f"{'metric':<28}{'A':>8}{'B':>8}{'B-A':>9}  paired 95% CI of B-A",
+        "-" * 80,
+    ]
+    for k, va in a_all.items():
+        vb = b_all[k]
+        row = f"{k:<28}{_num(va):>8}{_num(vb):>8}{_diff(va, vb):>9}"
+        d = sorted(diffs[k])
+        if len(d) >= 20:
+            lo, hi = d[int(0.025 * len(d))], d[int(0.975 * len(d)) - 1]
+            row += f"  [{lo:+.3f}, {hi:+.3f}]" + ("  * outside noise" if lo > 0 or hi < 0 else "")
+        lines.append(row)
+    for key in ("seconds", "extracted"):
+        va = sum(_size(rec_a[i], key) for i in shared) / max(1, len(shared))
+        vb = sum(_size(rec_b[i], key) for i in shared) / max(1, len(shared))
+        lines.append(f"{key + ' per article':<28}{va:>8.1f}{vb:>8.1f}{vb - va:>+9.1f}")
+    return "\n".join(lines)
+
+
+def _size(record: dict[str, Any], key: str) -> float:
+    value = record.get(key, 0)
+    return float(len(value)) if isinstance(value, list) else float(value or 0)
 
 
 def _compare_flat(sum_a: dict[str, Any], sum_b: dict[str, Any], dir_a: Path, dir_b: Path) -> str:

@@ -176,6 +176,8 @@ class GoldArticle(BaseModel):
     name: str
     text: str
     claims: list[GoldClaim]
+    date: str | None = None  # the article's own date, as annotated (the pipeline reads the dateline)
+    split: str | None = None  # "dev" (look, tune) or "test" (report only)
 
 
 def load_articles(directory: Path) -> list[GoldArticle]:
@@ -188,6 +190,8 @@ def load_articles(directory: Path) -> list[GoldArticle]:
                 name=text_path.stem,
                 text=text_path.read_text(encoding="utf-8"),
                 claims=[GoldClaim.model_validate(c) for c in data["claims"]],
+                date=data.get("date"),
+                split=data.get("split"),
             )
         )
     if not articles:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..dates import find_article_date
 from ..documents import iter_document_paths
 from ..errors import FATAL_ERRORS, BackendError, ConfigError
 from ..judge import Judge
@@ -233,8 +234,6 @@ async def run_articles(
     progress: Progress | None = None,
 ) -> None:
     """Extraction mode (``judge`` False) or the full pipeline on each annotated article."""
-    from ..extraction import ClaimExtractor
-
     for article in articles:
         if log.done(article.name):
             if progress:
@@ -250,19 +249,14 @@ async def run_articles(
             record["failures"] = [f.model_dump() for f in report.failures]
             passages = report.passages
         else:
-            extractor = ClaimExtractor(
-                verifier.chat,
-                verifier.extract_prompt,
-                window_sentences=verifier.config.window_sentences,
-                context_sentences=verifier.config.context_sentences,
-                max_reasks=verifier.config.max_reasks,
+            result = await verifier.make_extractor().extract(
+                article.text, article_date=find_article_date(article.text)
             )
-            result = await extractor.extract(article.text)
             claims = [c.model_dump(mode="json") for c in result.claims]
             verdicts = {}
             passages = {}
             record["usage"] = {"extract": result.usage.model_dump()}
-            record["failures"] = [list(w) for w in result.failed_windows]
+            record["failures"] = [f.model_dump() for f in result.failures]
             record["dropped"] = result.dropped
         matches = match_claims(article, claims)
         rows = []

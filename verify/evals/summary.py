@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -104,24 +105,49 @@ def _headline_without_merged(records: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def summarize_articles(records: list[dict[str, Any]]) -> dict[str, Any]:
+def _share(rows: list[Any], hit: Callable[[Any], bool]) -> float | None:
+    return sum(1 for row in rows if hit(row)) / len(rows) if rows else None
+
+
+def extraction_metrics(records: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Extraction figures pooled over the claims of the given article records (None: no claim to count)."""
     gold_rows = [row for r in records for row in r["gold"]]
     extracted = [e for r in records for e in r["extracted"]]
     matched = [row for row in gold_rows if "claim_id" in row]
     facts = [row for row in gold_rows if row["gold_kind"] == "fact"]
+    fact_recalls = [
+        _share([row for row in r["gold"] if row["gold_kind"] == "fact"], lambda row: "claim_id" in row) for r in records
+    ]
+    return {
+        "precision": _share(extracted, lambda e: e["matched"]),
+        "recall": _share(gold_rows, lambda row: "claim_id" in row),
+        "fact_recall": _share(facts, lambda row: "claim_id" in row),
+        "fact_recall_worst_article": min((f for f in fact_recalls if f is not None), default=None),
+        "span_accuracy": _share(matched, lambda row: row["span_ok"]),
+        "kind_accuracy": _share(matched, lambda row: row["kind"] == row["gold_kind"]),
+        # of the matched gold opinions, predictions and "other": the share the extractor set aside
+        "non_facts_set_aside": _share(
+            [row for row in matched if row["gold_kind"] != "fact"], lambda row: row["kind"] != "fact"
+        ),
+        # of the matched gold facts: the share wrongly set aside as not checkable
+        "facts_set_aside": _share(
+            [row for row in matched if row["gold_kind"] == "fact"], lambda row: row["kind"] != "fact"
+        ),
+    }
+
+
+def summarize_articles(records: list[dict[str, Any]]) -> dict[str, Any]:
+    gold_rows = [row for r in records for row in r["gold"]]
+    extracted = [e for r in records for e in r["extracted"]]
+    facts = [row for row in gold_rows if row["gold_kind"] == "fact"]
+    matched = [row for row in gold_rows if "claim_id" in row]
     summary: dict[str, Any] = {
         "articles": len(records),
         "gold_claims": len(gold_rows),
         "extracted_claims": len(extracted),
-        "extraction": {
-            "precision": sum(1 for e in extracted if e["matched"]) / len(extracted) if extracted else 0.0,
-            "recall": len(matched) / len(gold_rows) if gold_rows else 0.0,
-            "fact_recall": sum(1 for row in facts if "claim_id" in row) / len(facts) if facts else 0.0,
-            "span_accuracy": sum(1 for row in matched if row["span_ok"]) / len(matched) if matched else 0.0,
-            "kind_accuracy": sum(1 for row in matched if row["kind"] == row["gold_kind"]) / len(matched)
-            if matched
-            else 0.0,
-        },
+        "matched_non_facts": sum(1 for row in matched if row["gold_kind"] != "fact"),
+        "extraction": {k: (0.0 if v is None else v) for k, v in extraction_metrics(records).items()},
+        "per_article": {r["id"]: extraction_metrics([r]) for r in records},
         "window_failures": sum(len(r.get("failures") or []) for r in records),
     }
     labelled = [row for row in facts if row.get("gold_label")]
@@ -235,8 +261,15 @@ def render_markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         lines += [
             "",
             f"Gold claims {summary['gold_claims']}, extracted {summary['extracted_claims']}, "
+            f"matched gold non-facts {summary.get('matched_non_facts', '-')}, "
             f"failed windows {summary['window_failures']}",
         ]
+        if summary.get("per_article"):
+            lines += ["", "| article | precision | recall | fact recall | non-facts set aside | facts set aside |"]
+            lines += ["|---|---|---|---|---|---|"]
+            for name, a in summary["per_article"].items():
+                cells = [a[k] for k in ("precision", "recall", "fact_recall", "non_facts_set_aside", "facts_set_aside")]
+                lines.append(f"| {name} | " + " | ".join("-" if c is None else f"{c:.2f}" for c in cells) + " |")
         if "end_to_end" in summary:
             ee = summary["end_to_end"]
             lines += ["", f"End to end on {ee['claims']} gold fact claims ({ee['note']}):", ""]
