@@ -110,7 +110,7 @@ def small_corpus(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def config(tmp_path: Path) -> VerifyConfig:
-    return VerifyConfig(store_path=tmp_path / "chroma", calibration="off")
+    return VerifyConfig(kind_classifier=False, store_path=tmp_path / "chroma", calibration="off")
 
 
 @pytest.fixture

@@ -184,7 +184,7 @@ def _judge_answer(label: str):
 
 @pytest.fixture()
 def verifier(tmp_path: Path) -> Verifier:
-    config = VerifyConfig(store_path=tmp_path / "chroma", calibration="off", concurrency=1)
+    config = VerifyConfig(kind_classifier=False, store_path=tmp_path / "chroma", calibration="off", concurrency=1)
     return Verifier(config, chat=FakeChatModel(), embedder=HashEmbedder())
 
 
@@ -306,6 +306,16 @@ def test_pipeline_mode_ingests_evidence_into_the_run_directory(
     articles.mkdir()
     (articles / "n1.txt").write_text(article, encoding="utf-8")
     (articles / "n1.gold.json").write_text(json.dumps(gold), encoding="utf-8")
+
+    def route(request):  # the kind classifier and the judge may run in either order
+        if request.schema_name == "checkable":
+            return {"checkable": "provocation" not in request.messages[-1]["content"]}
+        return {
+            "label": "supported",
+            "evidence": [request.schema["properties"]["evidence"]["items"]["enum"][0]],
+            "rationale": "stated",
+        }
+
     chat = FakeChatModel()
     chat.enqueue(
         extraction_answer(
@@ -314,11 +324,8 @@ def test_pipeline_mode_ingests_evidence_into_the_run_directory(
                 {"sentence": 3, "claim": "Finland's accession was a provocation", "kind": "opinion"},
             ]
         ),
-        lambda request: {
-            "label": "supported",
-            "evidence": [request.schema["properties"]["evidence"]["items"]["enum"][0]],
-            "rationale": "stated",
-        },
+        route,  # the kind classifier (the opinion claim is dropped as ungrounded in "It was a provocation.")
+        route,  # then the judge
     )
     monkeypatch.setenv("VERIFY_STORE", str(tmp_path / "no-store"))  # the configured store does not exist
     monkeypatch.setenv("VERIFY_CALIBRATION", "off")
@@ -332,6 +339,7 @@ def test_pipeline_mode_ingests_evidence_into_the_run_directory(
     record = json.loads((out / "items.jsonl").read_text().splitlines()[0])
     assert record["gold"][0]["prediction"] == "supported"
     assert record["gold"][0]["span_ok"] is True
+    assert [(e["kind"], e["checkable_prob"]) for e in record["extracted"]] == [("fact", 1.0)]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["extraction"]["recall"] == 1.0
     assert summary["end_to_end"]["judged_only"]["claims"] == 1
@@ -387,7 +395,9 @@ def test_rescore_reproduces_a_run_and_measures_a_code_side_change(tmp_path: Path
     items = load_dataset(data)
     chat = FakeChatModel(label_logprobs={"supported": -0.1, "disputed": -2.5, "unverifiable": -3.0})
     chat.enqueue(*[_judge_answer("supported")] * 3)
-    config = VerifyConfig(store_path=tmp_path / "chroma", calibration="off", concurrency=1, figure_check=False)
+    config = VerifyConfig(
+        kind_classifier=False, store_path=tmp_path / "chroma", calibration="off", concurrency=1, figure_check=False
+    )
     verifier = Verifier(config, chat=chat, embedder=HashEmbedder())
     meta = run_meta(verifier, mode="judge", dataset=str(data), command="test", extra={})
     log = RunLog(tmp_path / "run", meta, resume=False)
@@ -409,3 +419,26 @@ def test_rescore_reproduces_a_run_and_measures_a_code_side_change(tmp_path: Path
     assert "accuracy" in compare_runs(tmp_path / "same", tmp_path / "checked")
     with pytest.raises(ConfigError, match="already holds"):
         rescore_run(checked, tmp_path / "run", tmp_path / "checked")
+
+
+def test_the_kind_threshold_sweep_trades_non_facts_against_facts(tmp_path: Path) -> None:
+    from verify.evals.kinds import shares_at, sweep
+
+    def row(gold_kind: str, prob: float) -> dict:
+        return {
+            "gold_kind": gold_kind,
+            "claim_id": "c",
+            "kind": "fact",
+            "model_kind": "fact",
+            "checkable_prob": prob,
+            "text": "Some statement.",
+        }
+
+    rows = [row("fact", 0.9), row("fact", 0.4), row("opinion", 0.3), row("opinion", 0.6)]
+    assert shares_at(rows, 0.5) == (0.5, 0.5)
+    assert shares_at(rows, 0.35) == (0.5, 0.0)
+    assert shares_at(rows, 0.95) == (1.0, 1.0)
+    (tmp_path / "items.jsonl").write_text(json.dumps({"id": "a", "gold": rows}) + "\n", encoding="utf-8")
+    report = sweep(tmp_path, max_facts_aside=0.0)
+    assert "| 0.35 | 0.500 | 0.000 |" in report
+    assert "threshold 0.05 (0.000)" not in report and "threshold 0.35 (0.500)" in report

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from datetime import date
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from verify.dates import find_article_date
 from verify.errors import AuthenticationError, BackendError
 from verify.extraction import ClaimExtractor, ExtractionResult, make_windows
-from verify.llm import ChatResult
+from verify.kinds import KindClassifier, checkable_probability, kind_for
+from verify.llm import ChatResult, TokenLogprob
 from verify.models import ClaimKind, Usage
 from verify.prompts import PromptTemplate
 from verify.sentences import split_sentences
@@ -284,3 +286,70 @@ def test_the_article_date_is_read_from_the_dateline_only(text: str, expected: da
 def test_a_given_date_wins_over_the_dateline():
     found = find_article_date("Headline\n\nMOSCOW, 6 December 2023 — The bloc met.", "2024-01-02")
     assert found is not None and found.value == date(2024, 1, 2) and found.source == "given"
+
+
+# ----- the kind classifier ------------------------------------------------------------------------
+
+
+def test_checkable_probability_is_read_from_the_boolean_token():
+    logprobs = [
+        TokenLogprob('{"checkable": ', 0.0),
+        TokenLogprob("false", math.log(0.7), (("false", math.log(0.7)), ("true", math.log(0.2)), ("tr", -9.0))),
+        TokenLogprob("}", 0.0),
+    ]
+    assert checkable_probability(logprobs) == pytest.approx(0.2 / 0.9)
+    assert checkable_probability(None) is None
+
+
+@pytest.mark.parametrize(
+    ("extracted", "probability", "text", "expected"),
+    [
+        (ClaimKind.FACT, 0.9, "Finland joined NATO in 2023.", ClaimKind.FACT),
+        (ClaimKind.OPINION, 0.9, "Finland joined NATO in 2023.", ClaimKind.FACT),
+        (ClaimKind.FACT, 0.1, "The summit was a farce.", ClaimKind.OPINION),
+        (ClaimKind.FACT, 0.1, "The council will change nothing.", ClaimKind.PREDICTION),
+        (ClaimKind.OTHER, 0.1, "Who believes that?", ClaimKind.OTHER),
+        (ClaimKind.FACT, None, "no answer", ClaimKind.FACT),
+    ],
+)
+def test_kind_from_the_classifier_probability(extracted, probability, text, expected):
+    assert kind_for(extracted, probability, 0.5, text) == expected
+
+
+def test_the_classifier_sets_kinds_and_its_failure_keeps_the_extractors(extract_prompt: PromptTemplate):
+    classify = PromptTemplate("classify_claim", "Sort statements.", "Statement: {claim}", "0" * 64)
+
+    def route(request):
+        if "reckless" in request.messages[-1]["content"]:
+            raise BackendError("the model endpoint timed out")
+        return {"checkable": "Hungary" not in request.messages[-1]["content"]}
+
+    chat = FakeChatModel().enqueue(
+        extraction_answer(
+            [
+                claim(1, "Finland joined NATO on 4 April 2023", "opinion"),
+                claim(3, "Hungary approved the Swedish bid by 188 votes to 6"),
+                claim(4, "The enlargement was a reckless provocation"),
+            ]
+        ),
+        route,
+        route,
+        route,
+    )
+    extractor = ClaimExtractor(
+        chat,
+        extract_prompt,
+        window_sentences=10,
+        context_sentences=3,
+        max_reasks=0,
+        classifier=KindClassifier(chat, classify, max_reasks=0),
+    )
+    result = asyncio.run(extractor.extract(ARTICLE))
+    assert [(c.kind, c.model_kind, c.checkable_prob) for c in result.claims] == [
+        (ClaimKind.FACT, ClaimKind.OPINION, 1.0),
+        (ClaimKind.OPINION, ClaimKind.FACT, 0.0),
+        (ClaimKind.FACT, ClaimKind.FACT, None),  # the classifier failed: the extractor's kind stays
+    ]
+    assert result.claims[1].kind_reason == "classifier: P(checkable) 0.00"
+    assert any("kind not classified" in note for note in result.dropped)
+    assert result.usage.calls == 1 + 2

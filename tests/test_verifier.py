@@ -100,7 +100,7 @@ def test_report_run_info_records_prompts_usage_and_store(ingested: Verifier, cha
     chat.enqueue(EXTRACTION, cite_first_sentence, cite_first_sentence)
     report = ingested.check(ARTICLE, source="article.txt")
     run = report.run
-    assert set(run.prompt_hashes) == {"extract_claims", "judge_claim"}
+    assert set(run.prompt_hashes) == {"extract_claims", "classify_claim", "judge_claim"}
     assert run.prompt_hashes["judge_claim"] == ingested.judge_prompt.sha256[:12]
     assert set(run.usage) == {"extract", "judge"}
     assert run.usage["extract"].calls == 1
@@ -178,7 +178,9 @@ def test_check_on_empty_text_raises_input_error(verifier: Verifier, chat: FakeCh
 
 
 def test_check_on_text_over_the_limit_raises_input_error(tmp_path: Path, chat: FakeChatModel):
-    config = VerifyConfig(store_path=tmp_path / "chroma", calibration="off", max_article_chars=100)
+    config = VerifyConfig(
+        kind_classifier=False, store_path=tmp_path / "chroma", calibration="off", max_article_chars=100
+    )
     verifier = Verifier(config, chat=chat, embedder=HashEmbedder())
     with pytest.raises(InputError, match="limit"):
         verifier.check("word " * 21)
@@ -220,7 +222,9 @@ def test_report_warns_when_no_calibration_matches(tmp_path):
     from verify import Verifier, VerifyConfig
     from verify.testing import FakeChatModel, HashEmbedder
 
-    config = VerifyConfig(store_path=tmp_path / "chroma", calibration="auto", calibration_dir=tmp_path / "none")
+    config = VerifyConfig(
+        kind_classifier=False, store_path=tmp_path / "chroma", calibration="auto", calibration_dir=tmp_path / "none"
+    )
     verifier = Verifier(config, chat=FakeChatModel(), embedder=HashEmbedder())
     assert verifier.calibration is None
     assert "no label calibration" in verifier._calibration_warning()[0]

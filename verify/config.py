@@ -74,6 +74,10 @@ class VerifyConfig(BaseModel):
 
     # Extraction
     window_sentences: int = Field(10, ge=1)
+    kind_classifier: bool = Field(True, description="Decide fact / not checkable by a separate short call per claim")
+    checkable_threshold: float = Field(
+        0.55, ge=0, le=1, description="P(checkable) from which the kind classifier calls a claim a fact (fitted on dev)"
+    )
     context_sentences: int = Field(3, ge=0)
     max_article_chars: int = Field(60_000, ge=1)
 

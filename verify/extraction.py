@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from .dates import ArticleDate
 from .errors import FATAL, BackendError, TruncatedOutputError
+from .kinds import KindClassifier, kind_for
 from .lexical import tokenize
 from .llm import ChatBackend, ChatRequest
 from .models import Claim, ClaimKind, Span, Usage, WindowFailure
@@ -37,10 +38,11 @@ TOKENS_PER_TARGET = 120  # completion budget per target sentence, plus a fixed m
 TOKENS_MARGIN = 200
 MAX_CLAIMS_PER_SENTENCE = 4
 
+
 class ExtractedClaim(BaseModel):
     sentence: int
-    kind: ClaimKind  # before the claim: measured to set aside more opinions (evals/RESULTS.md section 3)
     claim: str = Field(min_length=3)
+    kind: ClaimKind  # after the claim: written first, kinds came in runs (evals/RESULTS.md section 3b)
 
 
 class ExtractionOutput(BaseModel):
@@ -121,10 +123,10 @@ def extraction_schema(window: Window) -> dict:
                     "type": "object",
                     "properties": {
                         "sentence": {"type": "integer", "enum": [s.index + 1 for s in window.targets]},
-                        "kind": {"type": "string", "enum": [k.value for k in ClaimKind]},
                         "claim": {"type": "string", "minLength": 3, "maxLength": 300},
+                        "kind": {"type": "string", "enum": [k.value for k in ClaimKind]},
                     },
-                    "required": ["sentence", "kind", "claim"],
+                    "required": ["sentence", "claim", "kind"],
                     "additionalProperties": False,
                 },
             }
@@ -153,6 +155,8 @@ class ClaimExtractor:
         context_sentences: int,
         max_reasks: int,
         concurrency: int = 1,
+        classifier: KindClassifier | None = None,
+        checkable_threshold: float = 0.5,
     ) -> None:
         self.backend = backend
         self.prompt = prompt
@@ -160,6 +164,8 @@ class ClaimExtractor:
         self.context_sentences = context_sentences
         self.max_reasks = max_reasks
         self.concurrency = concurrency
+        self.classifier = classifier
+        self.checkable_threshold = checkable_threshold
 
     async def extract(self, text: str, *, article_date: ArticleDate | None = None) -> ExtractionResult:
         sentences = split_sentences(text)
@@ -169,6 +175,12 @@ class ClaimExtractor:
         )
         run = _Run(self, render_date(article_date), asyncio.Semaphore(self.concurrency))
         await asyncio.gather(*(run.window(w) for w in windows))
+        claims = self._claims(run, sentences)
+        if self.classifier is not None:
+            await asyncio.gather(*(run.classify(c, self.classifier, self.checkable_threshold) for c in claims))
+        return self._result(run, claims, headline)
+
+    def _claims(self, run: _Run, sentences: list[Sentence]) -> list[Claim]:
         claims: list[Claim] = []
         seen: set[str] = set()
         for sentence_index, _, claim_text, kind in sorted(run.found, key=lambda f: (f[0], f[1])):
@@ -188,8 +200,12 @@ class ClaimExtractor:
                     kind_reason=reason,
                     span=Span(start=sentence.start, end=sentence.end),
                     sentence=sentence.text,
+                    model_kind=kind,
                 )
             )
+        return claims
+
+    def _result(self, run: _Run, claims: list[Claim], headline: Sentence | None) -> ExtractionResult:
         for note in run.dropped:
             log.info("extraction dropped a claim: %s", note)
         run.failures.sort(key=lambda f: f.first_sentence)
@@ -267,6 +283,26 @@ class _Run:
                 )
                 continue
             self.found.append((sentence.index, order, claim_text, item.kind))
+
+    async def classify(self, claim: Claim, classifier: KindClassifier, threshold: float) -> None:
+        """Set the claim's kind from the classifier's probability; on failure keep the extractor's."""
+        if claim.kind_reason == "question":
+            return
+        self.calls += 1
+        try:
+            async with self.gate:
+                probability, usage = await classifier.probability(claim.text)
+        except FATAL:
+            raise
+        except BackendError as exc:
+            self._spent(exc)
+            self.dropped.append(f"{claim.id}: kind not classified ({type(exc).__name__}: {exc}); extractor's kind kept")
+            return
+        self.usage.add(usage)
+        claim.checkable_prob = probability
+        kind = kind_for(claim.kind, probability, threshold, claim.text)
+        if kind != claim.kind:
+            claim.kind, claim.kind_reason = kind, f"classifier: P(checkable) {probability:.2f}"
 
     def _spent(self, exc: BaseException) -> None:
         usage = getattr(exc, "usage", None)

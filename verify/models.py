@@ -58,6 +58,8 @@ class Claim(BaseModel):
     span: Span = Field(description="Character span of the source sentence in the article")
     sentence: str = Field(description="The source sentence, article[span.start:span.end]")
     kind_reason: str | None = Field(None, description="Why code set the kind (e.g. a question), if it did")
+    model_kind: ClaimKind | None = Field(None, description="The kind the extractor wrote")
+    checkable_prob: float | None = Field(None, description="The kind classifier's P(checkable fact)")
 
     @computed_field  # type: ignore[prop-decorator]
     @property

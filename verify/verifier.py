@@ -29,6 +29,7 @@ from .errors import (
 )
 from .extraction import ClaimExtractor
 from .judge import Judge, Judgement
+from .kinds import KindClassifier
 from .llm import ChatBackend, OpenAIChatBackend
 from .logging_setup import install_redaction
 from .models import Article, ClaimFailure, EvidencePassage, Report, RunInfo, Usage, Verdict, WindowFailure
@@ -65,6 +66,7 @@ class Verifier:
         self.timings: dict[str, float] = {}
         self.extract_prompt: PromptTemplate = load_prompt(self.config.prompts_dir, "extract_claims")
         self.judge_prompt: PromptTemplate = load_prompt(self.config.prompts_dir, "judge_claim")
+        self.kind_prompt: PromptTemplate = load_prompt(self.config.prompts_dir, "classify_claim")
         self.calibration = self._load_calibration()
 
     # ----- components, built on first use -------------------------------------------------------
@@ -180,6 +182,10 @@ class Verifier:
             context_sentences=self.config.context_sentences,
             max_reasks=self.config.max_reasks,
             concurrency=self.config.concurrency,
+            classifier=KindClassifier(chat or self.chat, self.kind_prompt, max_reasks=self.config.max_reasks)
+            if self.config.kind_classifier
+            else None,
+            checkable_threshold=self.config.checkable_threshold,
         )
 
     # ----- ingest -------------------------------------------------------------------------------
@@ -276,6 +282,7 @@ class Verifier:
             collection=self.config.collection,
             prompt_hashes={
                 self.extract_prompt.name: self.extract_prompt.version,
+                self.kind_prompt.name: self.kind_prompt.version,
                 self.judge_prompt.name: self.judge_prompt.version,
             },
             calibration=self.calibration.source if self.calibration else None,

@@ -88,6 +88,14 @@ def add_eval_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None])
     compare.add_argument("run_b", type=Path)
     compare.set_defaults(handler=lambda args, _config: _print(_compare(args)))
 
+    kinds = esub.add_parser(
+        "kinds",
+        help="sweep the kind classifier's threshold over an extraction run (fit on the dev split)",
+    )
+    kinds.add_argument("run_dir", type=Path)
+    kinds.add_argument("--max-facts-aside", type=float, default=0.08, help="the most gold facts to set aside")
+    kinds.set_defaults(handler=lambda args, _config: _print(_kinds(args)))
+
     cal = esub.add_parser(
         "calibrate",
         help="fit label priors from a run's raw label probabilities",
@@ -105,6 +113,12 @@ def add_eval_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None])
 def _print(text: str) -> int:
     print(text)
     return 0
+
+
+def _kinds(args: argparse.Namespace) -> str:
+    from .kinds import sweep
+
+    return sweep(args.run_dir, args.max_facts_aside)
 
 
 def _compare(args: argparse.Namespace) -> str:

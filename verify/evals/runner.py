@@ -91,6 +91,7 @@ def run_meta(verifier: Verifier, *, mode: str, dataset: str, command: str, extra
         "backend": verifier.config.backend,
         "prompt_hashes": {
             verifier.extract_prompt.name: verifier.extract_prompt.version,
+            verifier.kind_prompt.name: verifier.kind_prompt.version,
             verifier.judge_prompt.name: verifier.judge_prompt.version,
         },
         "calibration": verifier.calibration.source if verifier.calibration else None,
@@ -249,9 +250,7 @@ async def run_articles(
             record["failures"] = [f.model_dump() for f in report.failures]
             passages = report.passages
         else:
-            result = await verifier.make_extractor().extract(
-                article.text, article_date=find_article_date(article.text)
-            )
+            result = await verifier.make_extractor().extract(article.text, article_date=find_article_date(article.text))
             claims = [c.model_dump(mode="json") for c in result.claims]
             verdicts = {}
             passages = {}
@@ -276,6 +275,8 @@ async def run_articles(
                     claim_id=e["id"],
                     text=e["text"],
                     kind=e["kind"],
+                    model_kind=e.get("model_kind"),
+                    checkable_prob=e.get("checkable_prob"),
                     span_ok=span_ok(article.text, g.source_sentence, e["span"]),
                 )
                 v = verdicts.get(e["id"])
@@ -287,7 +288,14 @@ async def run_articles(
             rows.append(row)
         record["gold"] = rows
         record["extracted"] = [
-            {"id": c["id"], "text": c["text"], "kind": c["kind"], "matched": i in matched_e}
+            {
+                "id": c["id"],
+                "text": c["text"],
+                "kind": c["kind"],
+                "model_kind": c.get("model_kind"),
+                "checkable_prob": c.get("checkable_prob"),
+                "matched": i in matched_e,
+            }
             for i, c in enumerate(claims)
         ]
         record["seconds"] = time.perf_counter() - started

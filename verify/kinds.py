@@ -1,0 +1,76 @@
+"""The kind decision as a separate short step: one call per extracted claim asks whether it is a
+checkable statement of fact, and the probability of the answer token (not the sampled answer) is
+compared with a threshold fitted on the development articles. The extractor still supplies the
+kind of a claim that is not checkable (opinion, prediction, other)."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from pydantic import BaseModel
+
+from .llm import ChatBackend, ChatRequest, TokenLogprob
+from .models import ClaimKind, Usage
+from .prompts import PromptTemplate
+from .structured import call_structured
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"checkable": {"type": "boolean"}},
+    "required": ["checkable"],
+    "additionalProperties": False,
+}
+_FUTURE = re.compile(r"\b(will|shall|is going to|are going to|would soon)\b", re.IGNORECASE)
+
+
+class CheckableAnswer(BaseModel):
+    checkable: bool
+
+
+def checkable_probability(logprobs: list[TokenLogprob] | None) -> float | None:
+    """P(true) / (P(true) + P(false)) at the token where the model wrote the boolean."""
+    for item in logprobs or ():
+        if item.token.strip().lower() not in ("true", "false"):
+            continue
+        mass = {"true": 0.0, "false": 0.0}
+        for token, logprob in item.top or ((item.token, item.logprob),):
+            piece = token.strip().lower()
+            if piece in mass:
+                mass[piece] += math.exp(logprob)
+        total = mass["true"] + mass["false"]
+        return mass["true"] / total if total else None
+    return None
+
+
+def kind_for(extracted: ClaimKind, probability: float | None, threshold: float, text: str) -> ClaimKind:
+    """Fact when the classifier's probability reaches the threshold; otherwise the extractor's own
+    non-fact kind, or (when the extractor said fact) prediction for future tense, else opinion."""
+    if probability is None:
+        return extracted
+    if probability >= threshold:
+        return ClaimKind.FACT
+    if extracted != ClaimKind.FACT:
+        return extracted
+    return ClaimKind.PREDICTION if _FUTURE.search(text) else ClaimKind.OPINION
+
+
+class KindClassifier:
+    def __init__(self, backend: ChatBackend, prompt: PromptTemplate, *, max_reasks: int) -> None:
+        self.backend = backend
+        self.prompt = prompt
+        self.max_reasks = max_reasks
+
+    async def probability(self, claim: str) -> tuple[float | None, Usage]:
+        request = ChatRequest(
+            messages=self.prompt.render(claim=claim),
+            schema=SCHEMA,
+            schema_name="checkable",
+            logprobs=True,
+            max_tokens=12,
+        )
+        out = await call_structured(self.backend, request, CheckableAnswer, max_reasks=self.max_reasks)
+        probability = checkable_probability(out.result.logprobs)
+        if probability is None:  # no logprobs from this endpoint: the sampled answer, as 0 or 1
+            probability = 1.0 if out.value.checkable else 0.0
+        return probability, out.usage
