@@ -260,8 +260,9 @@ def test_the_headline_is_context_never_a_target(extract_prompt: PromptTemplate):
     assert result.headline == "Thirty-One Steps East: the bloc marches on"
 
 
-def test_a_claim_from_a_question_is_set_aside_as_other(extract_prompt: PromptTemplate):
-    chat = FakeChatModel().enqueue(extraction_answer([claim(6, "Who benefits?", "fact")]))
+@pytest.mark.parametrize("model_kind", ["fact", "other"])
+def test_a_claim_from_a_question_is_set_aside_as_other(extract_prompt: PromptTemplate, model_kind: str):
+    chat = FakeChatModel().enqueue(extraction_answer([claim(6, "Who benefits?", model_kind)]))
     result = extract(extract_prompt, chat, text=HEADLINED)
     assert [(c.kind, c.kind_reason, c.checkable) for c in result.claims] == [(ClaimKind.OTHER, "question", False)]
 
@@ -353,3 +354,19 @@ def test_the_classifier_sets_kinds_and_its_failure_keeps_the_extractors(extract_
     assert result.claims[1].kind_reason == "classifier: P(checkable) 0.00"
     assert any("kind not classified" in note for note in result.dropped)
     assert result.usage.calls == 1 + 2
+
+
+def test_the_kind_step_never_turns_a_question_into_a_fact(extract_prompt: PromptTemplate):
+    classify = PromptTemplate("classify_claim", "Sort statements.", "Statement: {claim}", "0" * 64)
+    chat = FakeChatModel().enqueue(extraction_answer([claim(6, "Who benefits?", "other")]), {"checkable": True})
+    extractor = ClaimExtractor(
+        chat,
+        extract_prompt,
+        window_sentences=10,
+        context_sentences=3,
+        max_reasks=0,
+        classifier=KindClassifier(chat, classify, max_reasks=0),
+    )
+    result = asyncio.run(extractor.extract(HEADLINED))
+    assert [(c.kind, c.kind_reason) for c in result.claims] == [(ClaimKind.OTHER, "question")]
+    assert chat.pending == 1  # the question was not even sent to the kind step

@@ -105,7 +105,7 @@ def test_real_model_checks_a_short_article_end_to_end(verifier: Verifier) -> Non
 
 
 @pytest.mark.real_model
-def test_real_model_sets_aside_a_question_and_a_prediction_and_resolves_the_date(verifier: Verifier) -> None:
+def test_real_model_sets_aside_a_question_and_a_prediction_and_reads_the_dateline(verifier: Verifier) -> None:
     question = "Will Kiev ever be invited to join the alliance?"
     prediction = "Sweden will be kept waiting at the door for years to come."
     article = (

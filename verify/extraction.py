@@ -190,7 +190,7 @@ class ClaimExtractor:
             seen.add(key)
             sentence = sentences[sentence_index]
             reason = None
-            if is_question(sentence.text) and kind != ClaimKind.OTHER:
+            if is_question(sentence.text):  # never judged, whatever the model or the kind step says
                 kind, reason = ClaimKind.OTHER, "question"
             claims.append(
                 Claim(
