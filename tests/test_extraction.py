@@ -317,8 +317,19 @@ def test_kind_from_the_classifier_probability(extracted, probability, text, expe
     assert kind_for(extracted, probability, 0.5, text) == expected
 
 
-def test_the_classifier_sets_kinds_and_its_failure_keeps_the_extractors(extract_prompt: PromptTemplate):
+def with_kind_step(chat: FakeChatModel, extract_prompt: PromptTemplate) -> ClaimExtractor:
     classify = PromptTemplate("classify_claim", "Sort statements.", "Statement: {claim}", "0" * 64)
+    return ClaimExtractor(
+        chat,
+        extract_prompt,
+        window_sentences=10,
+        context_sentences=3,
+        max_reasks=0,
+        classifier=KindClassifier(chat, classify, max_reasks=0),
+    )
+
+
+def test_the_classifier_sets_kinds_and_its_failure_keeps_the_extractors(extract_prompt: PromptTemplate):
 
     def route(request):
         if "reckless" in request.messages[-1]["content"]:
@@ -337,14 +348,7 @@ def test_the_classifier_sets_kinds_and_its_failure_keeps_the_extractors(extract_
         route,
         route,
     )
-    extractor = ClaimExtractor(
-        chat,
-        extract_prompt,
-        window_sentences=10,
-        context_sentences=3,
-        max_reasks=0,
-        classifier=KindClassifier(chat, classify, max_reasks=0),
-    )
+    extractor = with_kind_step(chat, extract_prompt)
     result = asyncio.run(extractor.extract(ARTICLE))
     assert [(c.kind, c.model_kind, c.checkable_prob) for c in result.claims] == [
         (ClaimKind.FACT, ClaimKind.OPINION, 1.0),
@@ -354,19 +358,12 @@ def test_the_classifier_sets_kinds_and_its_failure_keeps_the_extractors(extract_
     assert result.claims[1].kind_reason == "classifier: P(checkable) 0.00"
     assert any("kind not classified" in note for note in result.dropped)
     assert result.usage.calls == 1 + 2
+    assert result.windows == 1  # the kind step's calls are usage, not windows
 
 
 def test_the_kind_step_never_turns_a_question_into_a_fact(extract_prompt: PromptTemplate):
-    classify = PromptTemplate("classify_claim", "Sort statements.", "Statement: {claim}", "0" * 64)
     chat = FakeChatModel().enqueue(extraction_answer([claim(6, "Who benefits?", "other")]), {"checkable": True})
-    extractor = ClaimExtractor(
-        chat,
-        extract_prompt,
-        window_sentences=10,
-        context_sentences=3,
-        max_reasks=0,
-        classifier=KindClassifier(chat, classify, max_reasks=0),
-    )
+    extractor = with_kind_step(chat, extract_prompt)
     result = asyncio.run(extractor.extract(HEADLINED))
     assert [(c.kind, c.kind_reason) for c in result.claims] == [(ClaimKind.OTHER, "question")]
     assert chat.pending == 1  # the question was not even sent to the kind step

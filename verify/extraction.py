@@ -212,7 +212,7 @@ class ClaimExtractor:
         return ExtractionResult(
             claims,
             run.usage,
-            run.calls,
+            run.windows,
             run.dropped,
             run.raws,
             run.failures,
@@ -232,7 +232,7 @@ class _Run:
     dropped: list[str] = field(default_factory=list)
     raws: list[str] = field(default_factory=list)
     failures: list[WindowFailure] = field(default_factory=list)
-    calls: int = 0
+    windows: int = 0  # windows sent, split halves included
 
     async def window(self, window: Window) -> None:
         ex = self.extractor
@@ -249,7 +249,7 @@ class _Run:
             schema_name="claims",
             max_tokens=TOKENS_PER_TARGET * len(window.targets) + TOKENS_MARGIN,
         )
-        self.calls += 1
+        self.windows += 1
         try:
             async with self.gate:
                 result = await call_structured(
@@ -288,7 +288,6 @@ class _Run:
         """Set the claim's kind from the classifier's probability; on failure keep the extractor's."""
         if claim.kind_reason == "question":
             return
-        self.calls += 1
         try:
             async with self.gate:
                 probability, usage = await classifier.probability(claim.text)
