@@ -17,7 +17,6 @@ from verify.documents import load_document
 EVIDENCE_FILES = sorted(EVIDENCE_DIR.glob("*.md"))
 ARTICLE_GOLDS = sorted((EVALS_DIR / "articles").glob("*.gold.json"))
 JUDGE_GOLD = EVALS_DIR / "judge_gold.jsonl"
-JUDGE_GOLD_HARD = EVALS_DIR / "judge_gold_hard.jsonl"
 LABELS = {"supported", "disputed", "unverifiable"}
 KINDS = {"fact", "opinion", "prediction", "other"}
 FRONT_MATTER_KEYS = ("title", "publisher", "url", "date", "note")
@@ -58,18 +57,30 @@ def test_judge_gold_has_enough_items_per_label():
     assert all(counts[label] >= 30 for label in LABELS), counts
 
 
-def test_judge_gold_ids_are_unique_across_both_sets():
-    ids = [item["id"] for path in (JUDGE_GOLD, JUDGE_GOLD_HARD) for item in judge_gold_items(path)]
+def test_judge_gold_ids_are_unique():
+    ids = [item["id"] for item in judge_gold_items()]
     assert len(ids) == len(set(ids))
 
 
 def test_hard_case_gold_has_60_items_with_every_label_and_tag():
-    items = judge_gold_items(JUDGE_GOLD_HARD)
+    items = [item for item in judge_gold_items() if item["id"].startswith("jg-h-")]
     labels = Counter(item["label"] for item in items)
     tags = Counter(tag for item in items for tag in item["tags"])
     assert len(items) >= 60 and set(labels) == LABELS and min(labels.values()) >= 20, labels
-    for tag in ("wrong-actor", "wrong-date", "wrong-time", "opinion-as-fact", "attribution"):
+    for tag in ("wrong-actor", "wrong-date", "wrong-time", "opinion-as-fact", "attribution-vs-content"):
         assert tags[tag] >= 12, tags
+
+
+def test_judge_gold_has_a_stratified_test_part_of_at_least_90_items():
+    items = judge_gold_items()
+    assert {item.get("split") for item in items} == {"dev", "test"}
+    test = [item for item in items if item["split"] == "test"]
+    assert len(test) >= 90
+    labels = Counter(item["label"] for item in test)
+    assert min(labels.values()) >= 0.9 * max(labels.values()), labels
+    for tag, n in Counter(tag for item in items for tag in item["tags"]).items():
+        in_test = sum(tag in item["tags"] for item in test)
+        assert n < 5 or 0.2 <= in_test / n <= 0.6, (tag, in_test, n)
 
 
 def test_judge_gold_items_have_claim_and_passages():
@@ -77,11 +88,10 @@ def test_judge_gold_items_have_claim_and_passages():
     assert bad == []
 
 
-@pytest.mark.parametrize("path", [JUDGE_GOLD, JUDGE_GOLD_HARD], ids=lambda p: p.stem)
-def test_judge_gold_passages_are_exact_substrings_of_their_documents(path: Path):
+def test_judge_gold_passages_are_exact_substrings_of_their_documents():
     bad = [
         (item["id"], passage["doc"])
-        for item in judge_gold_items(path)
+        for item in judge_gold_items()
         for passage in item["passages"]
         if passage["text"] not in doc_body(passage["doc"])
     ]

@@ -310,11 +310,7 @@ def test_pipeline_mode_ingests_evidence_into_the_run_directory(
     def route(request):  # the kind classifier and the judge may run in either order
         if request.schema_name == "checkable":
             return {"checkable": "provocation" not in request.messages[-1]["content"]}
-        return {
-            "label": "supported",
-            "evidence": [request.schema["properties"]["evidence"]["items"]["enum"][0]],
-            "rationale": "stated",
-        }
+        return {"label": "supported"}  # code picks the cited sentence
 
     chat = FakeChatModel()
     chat.enqueue(
@@ -442,3 +438,68 @@ def test_the_kind_threshold_sweep_trades_non_facts_against_facts(tmp_path: Path)
     report = sweep(tmp_path, max_facts_aside=0.0)
     assert "| 0.35 | 0.500 | 0.000 |" in report
     assert "threshold 0.05 (0.000)" not in report and "threshold 0.35 (0.500)" in report
+
+
+def test_compare_of_runs_with_different_items_scores_both_on_the_shared_items(tmp_path: Path) -> None:
+    def record(i: int, prediction: str) -> dict:
+        gold = ("supported", "disputed", "unverifiable")[i % 3]
+        return {
+            "id": f"i{i}",
+            "claim": "c",
+            "gold": gold,
+            "original_label": gold,
+            "tags": [],
+            "prediction": prediction if prediction != "gold" else gold,
+            "model_label": gold,
+        }
+
+    small = [record(i, "supported") for i in range(30)]  # 1/3 right
+    large = [record(i, "gold") for i in range(30)] + [record(i, "supported") for i in range(30, 90)]
+    for name, recs in (("small", small), ("large", large)):
+        meta = {
+            "mode": "judge",
+            "dataset": "g",
+            "model": "m",
+            "backend": "fake",
+            "prompt_hashes": {},
+            "command": "test",
+        }
+        (tmp_path / name).mkdir()
+        finish_run(tmp_path / name, recs, meta)
+        (tmp_path / name / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    table = compare_runs(tmp_path / "small", tmp_path / "large")
+    assert "shared items: 30" in table and "computed on the shared items" in table
+    accuracy_row = next(line for line in table.splitlines() if line.startswith("accuracy"))
+    assert "+0.667" in accuracy_row  # 1/3 -> 1 on the 30 shared items, not 1/3 -> 0.556 over all 90
+
+
+def test_combiner_is_fitted_on_a_dev_run_and_found_for_the_judge_prompt(tmp_path: Path, verifier: Verifier) -> None:
+    from verify.combiner import find_combiner
+    from verify.evals.combine import cross_fitted_run, fit_combiner
+
+    path = tmp_path / "g.jsonl"
+    rows = [
+        {
+            "id": f"i{i}",
+            "claim": f"Claim {i} about Finland in 2023.",
+            "label": lab,
+            "split": "dev",
+            "passages": [f"Finland joined in 2023. Passage {i} says more."],
+        }
+        for i, lab in enumerate(["supported", "disputed", "unverifiable"] * 10)
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    verifier._chat = FakeChatModel(label_logprobs={"supported": -0.2, "disputed": -2.0, "unverifiable": -3.0})
+    verifier.chat.enqueue(*[_judge_answer(r["label"]) for r in rows])  # type: ignore[attr-defined]
+    meta = run_meta(verifier, mode="judge", dataset=str(path), command="test", extra={"split": "dev"})
+    log = RunLog(tmp_path / "run", meta, resume=False)
+    asyncio.run(run_items(verifier, load_dataset(path), log))
+    finish_run(tmp_path / "run", list(log.records.values()), meta)
+
+    comb = fit_combiner(verifier, tmp_path / "run")
+    (tmp_path / "cal").mkdir()
+    (tmp_path / "cal" / "c.json").write_text(comb.to_json())
+    found = find_combiner(tmp_path / "cal", verifier.model_name, verifier.judge_prompt.sha256)
+    assert found is not None and "30 items" in found.fitted_on
+    summary = cross_fitted_run(verifier, tmp_path / "run", tmp_path / "cv", folds=2, c=0.5)
+    assert summary["items"] == 30 and (tmp_path / "cv" / "report.md").exists()

@@ -61,6 +61,36 @@ def test_the_request_offers_the_claim_passages_and_sentence_ids(judge_prompt: Pr
     assert CLAIM in request.messages[-1]["content"]
     assert "(2.1) Sweden joined NATO" in request.messages[-1]["content"]
     assert request.schema["properties"]["evidence"]["items"]["enum"] == ["1.1", "1.2", "1.3", "2.1", "2.2"]
+    assert list(request.schema["properties"]) == ["label", "evidence"]  # label first; no rationale by default
+    user = request.messages[-1]["content"]
+    assert user.index("(1.1)") < user.index(CLAIM)  # evidence before the claim, for the prefix cache
+
+
+def test_fixed_instructions_are_byte_identical_across_claims(judge_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(answer("supported", ["1.2"]), answer("disputed", ["2.1"]))
+    judge = make_judge(judge_prompt, chat)
+    asyncio.run(judge.judge("c1", CLAIM, PASSAGES))
+    asyncio.run(judge.judge("c2", "Sweden joined NATO in 2023.", PASSAGES[1:]))
+    first, second = (r.messages for r in chat.requests)
+    assert first[0] == second[0] and first[0]["role"] == "system"
+    assert "{" not in first[0]["content"].replace('{"label"', "")  # no template field in the fixed part
+
+
+def test_evidence_is_cut_to_the_best_sentences_with_their_own_ids(judge_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(answer("supported", ["2.1"]))
+    judge = make_judge(judge_prompt, chat, evidence_sentences=1)
+    asyncio.run(judge.judge("c1", "Sweden joined NATO on 7 March 2024.", PASSAGES))
+    request = chat.requests[0]
+    assert request.schema["properties"]["evidence"]["items"]["enum"] == ["2.1"]
+    assert "(2.1) Sweden joined NATO" in request.messages[-1]["content"]
+    assert "Finland" not in request.messages[-1]["content"]
+
+
+def test_rationale_is_asked_for_only_when_configured(judge_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(answer("supported", ["1.2"], "It matches."))
+    verdict = run_judge(make_judge(judge_prompt, chat, rationale=True)).verdict
+    assert list(chat.requests[0].schema["properties"]) == ["label", "evidence", "rationale"]
+    assert verdict.rationale == "It matches."
 
 
 def test_sentence_id_evidence_becomes_an_exact_citation(judge_prompt: PromptTemplate):
@@ -104,20 +134,40 @@ def test_unverifiable_without_valid_evidence_is_not_a_downgrade(judge_prompt: Pr
 
 
 def test_supported_claim_with_a_figure_in_no_passage_is_downgraded(judge_prompt: PromptTemplate):
-    chat = FakeChatModel().enqueue(answer("supported", ["1.1"]))
+    chat = FakeChatModel().enqueue(answer("supported", ["1.1", "1.2"]))
     judge = make_judge(judge_prompt, chat)
     verdict = asyncio.run(
         judge.judge("c002", "Finland joined NATO on 4 April 2022 as the 31st member.", PASSAGES)
     ).verdict
     assert (verdict.label, verdict.downgraded_from) == (Label.UNVERIFIABLE, Label.SUPPORTED)
     assert verdict.downgrade_reason and verdict.downgrade_reason.endswith(": 2022")
-    assert [c.quote for c in verdict.citations] == ["Finland joined NATO on 4 April 2023."]  # kept, for the editor
+    assert verdict.citations[0].quote == "Finland joined NATO on 4 April 2023."  # kept, for the editor
 
 
-def test_figure_check_passes_figures_stated_anywhere_in_the_evidence(judge_prompt: PromptTemplate):
+def test_figure_check_reads_the_cited_sentences_not_every_passage(judge_prompt: PromptTemplate):
+    # 2023 is in passage 1 but not in the cited sentence of passage 2: the citation decides
+    chat = FakeChatModel().enqueue(answer("supported", ["2.1"]))
+    verdict = asyncio.run(make_judge(judge_prompt, chat).judge("c1", "Sweden joined NATO in 2023.", PASSAGES)).verdict
+    assert (verdict.label, verdict.downgraded_from) == (Label.UNVERIFIABLE, Label.SUPPORTED)
+    assert verdict.downgrade_reason == "figures of the claim stated in no cited sentence: 2023"
+
+
+def test_a_cited_sentence_that_leans_on_the_one_before_is_checked_with_it(judge_prompt: PromptTemplate):
+    # "It became the 31st member" names no country and no date: they are in sentence 1.1
     chat = FakeChatModel().enqueue(answer("supported", ["1.2"]))
-    verdict = run_judge(make_judge(judge_prompt, chat)).verdict  # 31st and 2023 are both in passage 1
+    verdict = run_judge(make_judge(judge_prompt, chat)).verdict
     assert verdict.label == Label.SUPPORTED and verdict.downgraded_from is None
+
+
+def test_name_check_downgrades_support_for_an_actor_in_no_cited_sentence(judge_prompt: PromptTemplate):
+    claim = "Hungary joined NATO on 7 March 2024."
+    chat = FakeChatModel().enqueue(answer("supported", ["2.1"]), answer("supported", ["2.1"]))
+    verdict = asyncio.run(make_judge(judge_prompt, chat).judge("c1", claim, PASSAGES)).verdict
+    assert (verdict.label, verdict.downgraded_from) == (Label.UNVERIFIABLE, Label.SUPPORTED)
+    assert verdict.downgrade_reason == "names of the claim in no cited sentence: hungary"
+    assert verdict.rationale == ""  # the model argued for 'supported'
+    off = asyncio.run(make_judge(judge_prompt, chat, name_check=False).judge("c2", claim, PASSAGES)).verdict
+    assert off.label == Label.SUPPORTED
 
 
 def test_figure_check_leaves_disputed_alone_and_can_be_switched_off(judge_prompt: PromptTemplate):
@@ -162,8 +212,7 @@ def test_calibration_priors_can_flip_the_label(judge_prompt: PromptTemplate):
     assert verdict.label == Label.DISPUTED
     assert verdict.model_label == Label.SUPPORTED
     assert verdict.downgraded_from is None
-    assert verdict.rationale.startswith("It matches.")
-    assert "recalibrated" in verdict.rationale.lower()
+    assert verdict.rationale == ""  # written for 'supported', so not shown beside 'disputed'
     assert verdict.confidence == pytest.approx(verdict.label_probs[Label.DISPUTED])
     assert verdict.confidence > 0.5
 
@@ -201,3 +250,28 @@ def test_unknown_label_is_rejected(judge_prompt: PromptTemplate):
     chat = FakeChatModel().enqueue(answer("true", ["1.1"]), answer("maybe", ["1.1"]))
     with pytest.raises(InvalidOutputError):
         run_judge(make_judge(judge_prompt, chat, max_reasks=1))
+
+
+def test_code_cites_the_closest_sentence_when_the_model_writes_only_the_label(judge_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue({"label": "disputed"})
+    judge = make_judge(judge_prompt, chat, model_cites=False)
+    verdict = asyncio.run(judge.judge("c1", "Sweden joined NATO on 7 March 2023.", PASSAGES)).verdict
+    assert list(chat.requests[0].schema["properties"]) == ["label"]
+    assert chat.requests[0].max_tokens <= 16
+    assert verdict.label == Label.DISPUTED
+    assert [c.quote for c in verdict.citations] == ["Sweden joined NATO on 7 March 2024."]
+
+
+def test_code_citation_adds_a_close_sentence_when_the_first_lacks_a_figure(judge_prompt: PromptTemplate):
+    claim = "Finland joined NATO in April 2023 and Sweden in March 2024."
+    chat = FakeChatModel().enqueue({"label": "supported"}, {"label": "supported"})
+    verdict = asyncio.run(make_judge(judge_prompt, chat, model_cites=False).judge("c1", claim, PASSAGES)).verdict
+    assert verdict.label == Label.SUPPORTED and verdict.downgraded_from is None
+    assert {c.quote for c in verdict.citations} == {
+        "Finland joined NATO on 4 April 2023.",
+        "Sweden joined NATO on 7 March 2024.",
+    }
+    claim = "Finland joined NATO in April 2023 and Sweden in March 2025."
+    verdict = asyncio.run(make_judge(judge_prompt, chat, model_cites=False).judge("c2", claim, PASSAGES)).verdict
+    assert (verdict.label, verdict.downgraded_from) == (Label.UNVERIFIABLE, Label.SUPPORTED)
+    assert verdict.downgrade_reason == "figures of the claim stated in no cited sentence: 2025"

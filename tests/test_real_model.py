@@ -101,7 +101,7 @@ def test_real_model_checks_a_short_article_end_to_end(verifier: Verifier) -> Non
             assert passage.text[cite.start : cite.start + len(cite.quote)] == cite.quote
         if verdict.label != Label.UNVERIFIABLE:
             assert verdict.citations, "a supported/disputed verdict must keep a verified citation"
-    assert report.run.prompt_hashes["judge_claim"] == verifier.judge_prompt.version
+    assert report.run.prompt_hashes[verifier.judge_prompt.name] == verifier.judge_prompt.version
 
 
 @pytest.mark.real_model
@@ -149,6 +149,22 @@ def test_real_judge_scores_above_the_recorded_threshold_on_the_ci_slice(verifier
     print(f"CI slice: accuracy {acc:.3f}, macro-F1 {f1:.3f} on {len(gold)} items")
     assert acc >= threshold["min_accuracy"]
     assert f1 >= threshold["min_macro_f1"]
+
+
+@pytest.mark.real_model
+def test_real_judge_does_not_support_a_claim_whose_name_or_date_is_in_no_evidence(verifier: Verifier) -> None:
+    finland = verifier.passages_of(EVIDENCE / "nato-finland-accession-2023.md")
+    judge = verifier.make_judge()
+    planted = [
+        "Finland became NATO's 31st member on 4 April 2021.",  # a date no evidence states
+        "Norway became NATO's 31st member on 4 April 2023.",  # an actor no evidence names
+    ]
+
+    async def run() -> list[Label]:
+        return [(await judge.judge(f"p{i}", claim, finland)).verdict.label for i, claim in enumerate(planted)]
+
+    labels = asyncio.run(run())
+    assert Label.SUPPORTED not in labels, labels
 
 
 @pytest.mark.real_model

@@ -29,7 +29,10 @@ EXTRACTION = extraction_answer(
 
 
 def cite_first_sentence(request: ChatRequest) -> dict:
-    """A judge answer citing the first sentence id the request offers."""
+    """A judge answer: "supported", citing the first sentence id the request offers when the schema
+    asks the model to cite (by default code chooses the cited sentence and the model writes the label)."""
+    if "evidence" not in request.schema["properties"]:
+        return {"label": "supported"}
     first_id = request.schema["properties"]["evidence"]["items"]["enum"][0]
     return {"label": "supported", "evidence": [first_id], "rationale": "The passage states it."}
 
@@ -39,7 +42,7 @@ def for_claim(word: str, special, otherwise=cite_first_sentence):
     concurrently, so answers are routed by claim, not by queue order)."""
 
     def answer(request: ChatRequest):
-        claim_line = request.messages[1]["content"].splitlines()[0]  # the original prompt, also on re-asks
+        claim_line = request.messages[1]["content"].splitlines()[-1]  # the original prompt, also on re-asks
         chosen = special if word in claim_line else otherwise
         return chosen(request) if callable(chosen) else chosen
 
@@ -100,8 +103,8 @@ def test_report_run_info_records_prompts_usage_and_store(ingested: Verifier, cha
     chat.enqueue(EXTRACTION, cite_first_sentence, cite_first_sentence)
     report = ingested.check(ARTICLE, source="article.txt")
     run = report.run
-    assert set(run.prompt_hashes) == {"extract_claims", "classify_claim", "judge_claim"}
-    assert run.prompt_hashes["judge_claim"] == ingested.judge_prompt.sha256[:12]
+    assert set(run.prompt_hashes) == {"extract_claims", "classify_claim", "judge_label"}
+    assert run.prompt_hashes["judge_label"] == ingested.judge_prompt.sha256[:12]
     assert set(run.usage) == {"extract", "judge"}
     assert run.usage["extract"].calls == 1
     assert run.usage["judge"].calls == 2

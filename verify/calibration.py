@@ -11,11 +11,15 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from .llm import TokenLogprob
 from .models import LABELS, Label
+
+T = TypeVar("T")
 
 _VALUE_START = re.compile(r'"label"\s*:\s*"')
 
@@ -122,15 +126,21 @@ class Calibration:
         return cls(model=model, prompt_hash=prompt_hash, priors=priors, source="fitted", fitted_on=fitted_on)
 
 
-def find_calibration(directory: Path, model: str, prompt_hash: str) -> Calibration | None:
-    """The calibration file in ``directory`` fitted for this model and judge prompt, if any."""
+def find_fitted(directory: Path, model: str, prompt_hash: str, load: Callable[[Path], T]) -> T | None:
+    """The first JSON file in ``directory`` that ``load`` accepts and that was fitted for this model
+    and judge prompt (files of another kind or version are skipped)."""
     if not directory.is_dir():
         return None
     for path in sorted(directory.glob("*.json")):
         try:
-            cal = Calibration.load(path)
+            fitted = load(path)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
-        if cal.model == model and prompt_hash.startswith(cal.prompt_hash):
-            return cal
+        if fitted.model == model and prompt_hash.startswith(fitted.prompt_hash):  # type: ignore[attr-defined]
+            return fitted
     return None
+
+
+def find_calibration(directory: Path, model: str, prompt_hash: str) -> Calibration | None:
+    """The calibration file in ``directory`` fitted for this model and judge prompt, if any."""
+    return find_fitted(directory, model, prompt_hash, Calibration.load)

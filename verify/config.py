@@ -47,7 +47,9 @@ class VerifyConfig(BaseModel):
     max_reasks: int = Field(1, ge=0, description="Re-asks after invalid model output (tenacity)")
     logprobs: bool = Field(True, description="Ask for label probabilities (needs endpoint support)")
     calibration: str = Field(
-        "auto", description="'auto' (matching file in evals/calibration), 'off', or a path to a JSON file"
+        "auto",
+        description="'auto' (the combiner, else the label priors, fitted in evals/calibration for this model and "
+        "judge prompt), 'off', or a path to a combiner or priors JSON file",
     )
     n_threads: int | None = Field(None, description="Embedded model CPU threads (default: all cores)")
     n_ctx: int = Field(4096, ge=2048, description="Context tokens per concurrent request")
@@ -70,6 +72,18 @@ class VerifyConfig(BaseModel):
     figure_check: bool = Field(
         True, description="Downgrade 'supported' to 'unverifiable' when a figure of the claim is in no passage"
     )
+    name_check: bool = Field(
+        True, description="Downgrade 'supported' when a name or month of the claim is in no cited sentence"
+    )
+    evidence_sentences: int = Field(
+        4, ge=0, description="Evidence sentences shown to the judge per claim, best first (0: every sentence)"
+    )
+    judge_citations: Literal["model", "code"] = Field(
+        "code",
+        description="model: the judge names the deciding sentence ids; code: the judge writes only the label "
+        "(prompt judge_label) and the cited sentence is the shown sentence closest to the claim",
+    )
+    judge_rationale: bool = Field(False, description="Ask the judge for a one-sentence rationale (slower)")
     concurrency: int = Field(2, ge=1, le=16, description="Model calls in flight at once (and embedded server slots)")
 
     # Extraction
@@ -137,6 +151,9 @@ _ENV = {
     "VERIFY_CALIBRATION": "calibration",
     "VERIFY_CONCURRENCY": "concurrency",
     "VERIFY_FIGURE_CHECK": "figure_check",
+    "VERIFY_NAME_CHECK": "name_check",
+    "VERIFY_EVIDENCE_SENTENCES": "evidence_sentences",
+    "VERIFY_JUDGE_CITATIONS": "judge_citations",
 }
 
 

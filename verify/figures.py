@@ -1,7 +1,8 @@
 """The figure check, done in code: a claim's figures (years, dates, counts, amounts, ordinals) must
-appear somewhere in the evidence the judge was shown. A small model calls a claim "supported" when a
-passage is on topic even if it states another date or number; when a figure of the claim is in no
-passage, the evidence cannot support the claim, whatever the model says."""
+appear in the evidence the verdict rests on (the judge applies it to the cited sentences). A small
+model calls a claim "supported" when a passage is on topic even if it states another date or number;
+when a figure of the claim is in no cited sentence, that evidence cannot support the claim, whatever
+the model says."""
 
 from __future__ import annotations
 
@@ -45,9 +46,10 @@ def figures(text: str, *, words: bool = False) -> set[str]:
     return found
 
 
-def missing_figures(claim: str, passages: list[EvidencePassage]) -> list[str]:
-    """Figures of the claim (in digits) that no passage states, in digits or as a word."""
+def missing_figures(claim: str, evidence: list[EvidencePassage] | list[str]) -> list[str]:
+    """Figures of the claim (in digits) that no evidence text (a passage or a cited sentence) states,
+    in digits or as a word."""
     stated: set[str] = set()
-    for p in passages:
-        stated |= figures(p.text, words=True)
+    for e in evidence:
+        stated |= figures(e if isinstance(e, str) else e.text, words=True)
     return sorted(figures(claim) - stated, key=lambda f: (len(f), f))

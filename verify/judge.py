@@ -1,8 +1,10 @@
-"""The judge: one schema-constrained call per checkable claim, label probabilities read from the
-logprobs at the label token, bias-corrected, then citations checked in code."""
+"""The judge: one schema-constrained call per checkable claim on the evidence sentences chosen for
+it, label probabilities read from the logprobs at the label token, bias-corrected, then citations,
+figures and names checked in code against the cited sentences."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 
@@ -10,12 +12,16 @@ from pydantic import BaseModel, Field
 
 from .calibration import Calibration, label_probabilities
 from .citations import check_citations
+from .combiner import Combiner, features
+from .evidence import NumberedPassages, Similarity, context_of, number_passages, select_evidence
 from .figures import missing_figures
 from .llm import ChatBackend, ChatRequest
 from .models import LABELS, EvidencePassage, Label, Usage, Verdict
+from .names import missing_names
 from .prompts import PromptTemplate
-from .sentences import split_sentences
 from .structured import call_structured
+
+__all__ = ["Judge", "JudgeOutput", "Judgement", "NumberedPassages", "judge_schema", "number_passages"]
 
 log = logging.getLogger("verify")
 
@@ -26,45 +32,24 @@ class JudgeOutput(BaseModel):
     rationale: str = ""
 
 
-@dataclass(frozen=True)
-class NumberedPassages:
-    """Passages as shown to the judge: numbered, each sentence with an id like ``2.3``."""
-
-    passages: list[EvidencePassage]
-    sentences: dict[str, tuple[int, str]]  # sentence id -> (passage number, sentence text)
-    text: str
-
-
-def number_passages(passages: list[EvidencePassage]) -> NumberedPassages:
-    blocks = []
-    sentences: dict[str, tuple[int, str]] = {}
-    for number, p in enumerate(passages, 1):
-        source = ", ".join(x for x in (p.publisher, p.date) if x)
-        head = f"[{number}] {p.title or p.doc_id}" + (f" ({source})" if source else "")
-        body = []
-        for i, sentence in enumerate(split_sentences(p.text), 1):
-            sid = f"{number}.{i}"
-            sentences[sid] = (number, sentence.text)
-            body.append(f"({sid}) {sentence.text}")
-        blocks.append(head + "\n" + " ".join(body))
-    return NumberedPassages(passages, sentences, "\n\n".join(blocks))
-
-
-def judge_schema(numbered: NumberedPassages, max_citations: int) -> dict:
+def judge_schema(numbered: NumberedPassages, max_citations: int, *, rationale: bool = False, cite: bool = True) -> dict:
+    """Label first (its token's probabilities are read), then the deciding sentence ids, which can
+    only be ids of sentences that were shown (unless code chooses them); a rationale only when asked."""
     ids = list(numbered.sentences)
+    properties: dict = {"label": {"type": "string", "enum": [label.value for label in LABELS]}}
+    if cite:
+        properties["evidence"] = {
+            "type": "array",
+            "minItems": 1 if ids else 0,
+            "maxItems": max_citations,
+            "items": {"type": "string", "enum": ids} if ids else {"type": "string"},
+        }
+    if rationale:
+        properties["rationale"] = {"type": "string", "maxLength": 100}
     return {
         "type": "object",
-        "properties": {
-            "label": {"type": "string", "enum": [label.value for label in LABELS]},
-            "evidence": {
-                "type": "array",
-                "minItems": 1 if ids else 0,
-                "maxItems": max_citations,
-                "items": {"type": "string", "enum": ids} if ids else {"type": "string"},
-            },
-            "rationale": {"type": "string", "maxLength": 100},
-        },
-        "required": ["label", "evidence", "rationale"],
+        "properties": properties,
+        "required": list(properties),
         "additionalProperties": False,
     }
 
@@ -82,11 +67,16 @@ class Judge:
         backend: ChatBackend,
         prompt: PromptTemplate,
         *,
-        calibration: Calibration | None,
+        calibration: Calibration | Combiner | None,
         max_reasks: int,
         max_citations: int,
         logprobs: bool,
         figure_check: bool = True,
+        name_check: bool = True,
+        evidence_sentences: int = 0,
+        similarity: Similarity | None = None,
+        rationale: bool = False,
+        model_cites: bool = True,
     ) -> None:
         self.backend = backend
         self.prompt = prompt
@@ -95,20 +85,50 @@ class Judge:
         self.max_citations = max_citations
         self.logprobs = logprobs
         self.figure_check = figure_check
+        self.name_check = name_check
+        self.evidence_sentences = evidence_sentences
+        self.similarity = similarity
+        self.rationale = rationale
+        self.model_cites = model_cites
+
+    def prepare(self, claim_text: str, passages: list[EvidencePassage]) -> NumberedPassages:
+        """The evidence sentences shown for this claim (deterministic, so a stored run re-scores)."""
+        return select_evidence(claim_text, passages, max_sentences=self.evidence_sentences, similarity=self.similarity)
 
     async def judge(self, claim_id: str, claim_text: str, passages: list[EvidencePassage]) -> Judgement:
-        numbered = number_passages(passages)
+        numbered = self.prepare(claim_text, passages)
         request = ChatRequest(
-            messages=self.prompt.render(claim=claim_text, passages=numbered.text),
-            schema=judge_schema(numbered, self.max_citations),
+            messages=self.prompt.render(claim=claim_text, evidence=numbered.text),
+            schema=judge_schema(numbered, self.max_citations, rationale=self.rationale, cite=self.model_cites),
             schema_name="verdict",
             logprobs=self.logprobs,
-            max_tokens=200,
+            max_tokens=200 if self.rationale else 60 if self.model_cites else 16,
         )
         out = await call_structured(self.backend, request, JudgeOutput, max_reasks=self.max_reasks)
         raw_probs = label_probabilities(out.result.text, out.result.logprobs)
         verdict = self.decide(claim_id, claim_text, numbered, out.value, out.result.text, raw_probs)
         return Judgement(verdict, out.usage, out.attempts)
+
+    def _unsupported_because(self, claim_text: str, numbered: NumberedPassages, cited_ids: list[str]) -> str | None:
+        """Why the cited sentences cannot support the claim (figures or names of the claim absent)."""
+        cited_text = [context_of(numbered, sid) for sid in cited_ids]
+        passages = numbered.passages
+        titles = [t for sid in cited_ids if (t := passages[numbered.sentences[sid][0] - 1].title)]
+        if self.figure_check and (missing := missing_figures(claim_text, cited_text)):
+            return "figures of the claim stated in no cited sentence: " + ", ".join(missing)
+        if self.name_check and (missing := missing_names(claim_text, cited_text + titles)):
+            return "names of the claim in no cited sentence: " + ", ".join(missing)
+        return None
+
+    def _supporting_sentences(self, claim_text: str, numbered: NumberedPassages) -> list[str] | None:
+        """The first set of up to ``max_citations`` of the three closest sentences, in rank order, that
+        holds every figure and name of the claim; None if there is none."""
+        top = numbered.ranked[:3]
+        for size in range(1, self.max_citations + 1):
+            for combo in itertools.combinations(top, size):
+                if not self._unsupported_because(claim_text, numbered, list(combo)):
+                    return list(combo)
+        return None
 
     def decide(
         self,
@@ -119,36 +139,55 @@ class Judge:
         raw_output: str,
         raw_probs: dict[Label, float] | None,
     ) -> Verdict:
-        """Everything after the model call, in code: calibration, citation checks, the figure check.
-        A pure function of the model's output, so a stored run can be re-scored without the model."""
+        """Everything after the model call, in code: calibration (label priors, or the fitted combiner
+        of label probabilities and code features), citation checks, then the figure and name checks on
+        the cited sentences. A pure function of the model's output, so a stored run can be re-scored
+        without the model."""
         passages = numbered.passages
         model_label = output.label
         probs = raw_probs
-        label, confidence, note = model_label, None, ""
+        label, confidence = model_label, None
+        ids = [sid.strip() for sid in output.evidence]
+        by_code = not self.model_cites and not ids
+        if by_code:  # the deciding sentence chosen in code: the shown sentence closest to the claim
+            ids = numbered.ranked[:1]
         if probs is not None:
-            if self.calibration is not None:
+            if isinstance(self.calibration, Combiner):
+                probs = self.calibration.apply(features(claim_text, numbered, ids, probs))
+            elif self.calibration is not None:
                 probs = self.calibration.apply(probs)
             label = max(probs, key=lambda lab: probs[lab])
             confidence = probs[label]
-            if label != model_label:
-                note = f" [Label recalibrated from the model's '{model_label.value}'.]"
-        cited = [numbered.sentences.get(sid.strip(), (0, sid)) for sid in output.evidence]
+        cited = [numbered.sentences.get(sid, (0, sid)) for sid in ids]
         citations, dropped = check_citations(cited, passages)
         downgraded_from = reason = None
         if label != Label.UNVERIFIABLE and not citations:
             downgraded_from, label = label, Label.UNVERIFIABLE
-            reason = "no citation survived verification" if dropped else "the model gave no citation"
-        elif label == Label.SUPPORTED and self.figure_check:
-            missing = missing_figures(claim_text, passages)
-            if missing:
+            reason = (
+                "no citation survived verification"
+                if dropped
+                else "no evidence sentence to cite"
+                if by_code
+                else "the model gave no citation"
+            )
+        elif label == Label.SUPPORTED:
+            good = [sid for sid in ids if sid in numbered.sentences]
+            reason = self._unsupported_because(claim_text, numbered, good)
+            if reason and by_code:  # other close sentences may hold what the closest one lacks
+                found = self._supporting_sentences(claim_text, numbered)
+                if found:
+                    reason = None
+                    citations, dropped = check_citations([numbered.sentences[sid] for sid in found], passages)
+            if reason:
                 downgraded_from, label = label, Label.UNVERIFIABLE
-                reason = "figures of the claim stated in no evidence passage: " + ", ".join(missing)
         if downgraded_from is not None:
             confidence = probs[Label.UNVERIFIABLE] if probs else None
+        # the model's rationale is kept only when it argues for the final label
+        rationale = output.rationale.strip() if label == model_label else ""
         return Verdict(
             claim_id=claim_id,
             label=label,
-            rationale=(output.rationale.strip() + note).strip(),
+            rationale=rationale,
             citations=citations,
             confidence=confidence,
             label_probs=probs,

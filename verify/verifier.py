@@ -15,6 +15,7 @@ from pathlib import Path
 from . import __version__
 from .calibration import Calibration, find_calibration
 from .chunking import chunk_document
+from .combiner import Combiner, find_combiner
 from .config import VerifyConfig
 from .dates import find_article_date
 from .documents import check_text, iter_document_paths, load_document, read_text_file
@@ -65,7 +66,9 @@ class Verifier:
         self._lock = threading.Lock()
         self.timings: dict[str, float] = {}
         self.extract_prompt: PromptTemplate = load_prompt(self.config.prompts_dir, "extract_claims")
-        self.judge_prompt: PromptTemplate = load_prompt(self.config.prompts_dir, "judge_claim")
+        self.judge_prompt: PromptTemplate = load_prompt(
+            self.config.prompts_dir, "judge_claim" if self.config.judge_citations == "model" else "judge_label"
+        )
         self.kind_prompt: PromptTemplate = load_prompt(self.config.prompts_dir, "classify_claim")
         self.calibration = self._load_calibration()
 
@@ -141,13 +144,18 @@ class Verifier:
             portable_schema=cfg.backend == "openai",
         )
 
-    def _load_calibration(self) -> Calibration | None:
+    def _load_calibration(self) -> Calibration | Combiner | None:
+        """A fitted combiner for this model and judge prompt if there is one, else label priors."""
         setting = self.config.calibration
         if setting == "off":
             return None
         if setting == "auto":
-            return find_calibration(self.config.calibration_dir, self.model_name, self.judge_prompt.sha256)
-        cal = Calibration.load(Path(setting))
+            directory, sha = self.config.calibration_dir, self.judge_prompt.sha256
+            return find_combiner(directory, self.model_name, sha) or find_calibration(directory, self.model_name, sha)
+        try:
+            cal: Calibration | Combiner = Combiner.load(Path(setting))
+        except ValueError:
+            cal = Calibration.load(Path(setting))
         if cal.model != self.model_name or not self.judge_prompt.sha256.startswith(cal.prompt_hash):
             raise ConfigError(
                 f"calibration {setting} was fitted for {cal.model} / judge prompt {cal.prompt_hash}, "
@@ -163,7 +171,9 @@ class Verifier:
             ]
         return []
 
-    def make_judge(self, calibration: Calibration | str | None = "config", chat: ChatBackend | None = None) -> Judge:
+    def make_judge(
+        self, calibration: Calibration | Combiner | str | None = "config", chat: ChatBackend | None = None
+    ) -> Judge:
         return Judge(
             chat or self.chat,
             self.judge_prompt,
@@ -172,7 +182,18 @@ class Verifier:
             max_citations=self.config.max_citations,
             logprobs=self.config.logprobs,
             figure_check=self.config.figure_check,
+            name_check=self.config.name_check,
+            evidence_sentences=self.config.evidence_sentences,
+            similarity=self._similarity if self.config.evidence_sentences else None,
+            rationale=self.config.judge_rationale,
+            model_cites=self.config.judge_citations == "model",
         )
+
+    def _similarity(self, claim: str, texts: list[str]) -> list[float]:
+        """Cosine similarity of each text to the claim, with the store's embedder."""
+        vectors = self.embedder.embed([claim, *texts])
+        head = vectors[0]
+        return [sum(a * b for a, b in zip(head, v, strict=True)) for v in vectors[1:]]
 
     def make_extractor(self, chat: ChatBackend | None = None) -> ClaimExtractor:
         return ClaimExtractor(

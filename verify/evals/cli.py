@@ -57,7 +57,7 @@ def add_eval_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None])
     run.add_argument(
         "--split",
         choices=["dev", "test"],
-        help="annotated articles: only those of this split (dev: tune on it; test: report only)",
+        help="only the articles or items of this split (dev: look, tune, fit; test: report only)",
     )
     run.add_argument(
         "--exclude-sample",
@@ -109,6 +109,27 @@ def add_eval_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None])
     )
     cal.set_defaults(handler=lambda args, _config: cmd_calibrate(args))
 
+    comb = esub.add_parser(
+        "combine",
+        help="fit the judge's combiner (label probabilities + code features) on a development run",
+        description="Fits a multinomial logistic regression of the gold label on the model's raw label "
+        "probabilities and features computed in code (figures and names in the cited sentences, word "
+        "overlap, negation) over a judge or retrieval run of the current judge prompt, and writes it as "
+        "JSON tied to the model and prompt. Fit on the dev split; score on the test split.",
+    )
+    comb.add_argument("run_dir", type=Path)
+    comb.add_argument("--out", type=Path, help="combiner JSON to write (in evals/calibration/)")
+    comb.add_argument(
+        "--cv",
+        type=int,
+        metavar="K",
+        help="instead of fitting one combiner, re-score the run with K-fold out-of-fold combiners into --cv-out",
+    )
+    comb.add_argument("--cv-out", type=Path, help="results directory for the cross-fitted run")
+    comb.add_argument("--c", type=float, default=0.5, help="inverse regularisation strength (default 0.5)")
+    common(comb)
+    comb.set_defaults(handler=cmd_combine)
+
 
 def _print(text: str) -> int:
     print(text)
@@ -141,7 +162,34 @@ def cmd_rescore(args: argparse.Namespace, make_config: Callable[[argparse.Namesp
     return 0
 
 
+def cmd_combine(args: argparse.Namespace, make_config: Callable[[argparse.Namespace], Any]) -> int:
+    from ..verifier import Verifier
+    from .combine import cross_fitted_run, fit_combiner
+
+    meta = json.loads((args.run_dir / "meta.json").read_text(encoding="utf-8"))
+    if meta.get("split") == "test":
+        raise ConfigError(f"{args.run_dir} is a run on the test split: fit on the dev split")
+    config = make_config(args).model_copy(update={"calibration": "off"})
+    if args.cv:
+        if not args.cv_out:
+            raise ConfigError("--cv needs --cv-out")
+        with Verifier(config) as verifier:
+            cross_fitted_run(verifier, args.run_dir, args.cv_out, folds=args.cv, c=args.c)
+        print((args.cv_out / "report.md").read_text(encoding="utf-8"))
+        return 0
+    if not args.out:
+        raise ConfigError("combine needs --out (or --cv K --cv-out DIR)")
+    with Verifier(config) as verifier:
+        comb = fit_combiner(verifier, args.run_dir, c=args.c)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(comb.to_json() + "\n", encoding="utf-8")
+    print(f"combiner fitted on {comb.fitted_on} -> {args.out}")
+    return 0
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .runner import judge_prompt_version
+
     meta = json.loads((args.run_dir / "meta.json").read_text(encoding="utf-8"))
     if meta.get("calibration"):
         raise ConfigError(
@@ -157,7 +205,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     cal = Calibration.fit(
         probs,
         model=meta["model"],
-        prompt_hash=meta["prompt_hashes"]["judge_claim"],
+        prompt_hash=judge_prompt_version(meta),
         fitted_on=f"{meta['dataset']} ({len(probs)} items, run {args.run_dir.name})",
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -200,6 +248,10 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
                 units = units[: args.limit]
         else:
             items = load_dataset(args.dataset, args.format, args.label_map)
+            if args.split:
+                items = [it for it in items if it.split == args.split]
+                if not items:
+                    raise ConfigError(f"no item in {args.dataset} is in split {args.split!r}")
             if args.exclude_sample:
                 n, seed = (int(x) for x in args.exclude_sample.split(":"))
                 held = {it.id for it in stratified_sample(items, n, seed)}

@@ -46,16 +46,23 @@ def compare_runs(dir_a: Path, dir_b: Path) -> str:
         f"{'metric':<26}{'A':>22}{'B':>22}{'B-A':>9}  paired 95% CI of B-A",
         "-" * 100,
     ]
+    same_items = set(rec_a) == set(rec_b)
+    if not same_items:
+        lines.insert(3, "the runs hold different items: the headline figures are computed on the shared items")
+    gold = [Label(rec_a[i]["gold"]) for i in shared]
+    pa = [Label(rec_a[i]["prediction"]) if rec_a[i].get("prediction") else None for i in shared]
+    pb = [Label(rec_b[i]["prediction"]) if rec_b[i].get("prediction") else None for i in shared]
     for name, fn in m.HEADLINE.items():
         if name not in sum_a["headline"] or name not in sum_b["headline"]:
             lines.append(f"{name:<26}  (not in both summaries: a run summarised by an older version)")
             continue
-        a, b = sum_a["headline"][name], sum_b["headline"][name]
+        if same_items:
+            a, b = sum_a["headline"][name], sum_b["headline"][name]
+        else:
+            a = {"value": fn(gold, pa), "ci95": list(m.bootstrap_ci(gold, pa, fn))}
+            b = {"value": fn(gold, pb), "ci95": list(m.bootstrap_ci(gold, pb, fn))}
         row = f"{name:<26}{_ci(a):>22}{_ci(b):>22}{b['value'] - a['value']:>+9.3f}"
         if len(shared) >= 20:
-            gold = [Label(rec_a[i]["gold"]) for i in shared]
-            pa = [Label(rec_a[i]["prediction"]) if rec_a[i].get("prediction") else None for i in shared]
-            pb = [Label(rec_b[i]["prediction"]) if rec_b[i].get("prediction") else None for i in shared]
             _, lo, hi = m.paired_bootstrap_diff(gold, pa, pb, fn)
             flag = "  * outside noise" if lo > 0 or hi < 0 else ""
             row += f"  [{lo:+.3f}, {hi:+.3f}]{flag}"
@@ -63,6 +70,8 @@ def compare_runs(dir_a: Path, dir_b: Path) -> str:
             overlap = a["ci95"][0] <= b["ci95"][1] and b["ci95"][0] <= a["ci95"][1]
             row += "  (too few shared items; CIs " + ("overlap)" if overlap else "do not overlap) *")
         lines.append(row)
+    if not same_items:
+        lines.append("(the rates and costs below are each run's own, over all its items)")
     for key in _SCALARS:
         if key in sum_a or key in sum_b:
             va, vb = sum_a.get(key), sum_b.get(key)

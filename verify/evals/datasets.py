@@ -44,6 +44,7 @@ class EvalItem(BaseModel):
     label: Label
     original_label: str
     tags: list[str] = Field(default_factory=list)
+    split: str | None = None  # "dev" (look, tune, fit) or "test" (report only), where the dataset says
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -93,6 +94,7 @@ def load_generic(path: Path, label_map: dict[str, Label] | None = None) -> list[
                     label=mapping[original],
                     original_label=original,
                     tags=list(row.get("tags", [])),
+                    split=row.get("split"),
                 )
             )
         except KeyError as exc:

@@ -10,17 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, InputError
-from ..judge import JudgeOutput, number_passages
+from ..judge import JudgeOutput
 from ..llm import ChatRequest, ChatResult
 from ..models import EvidencePassage, Label
 from ..store import EvidenceStore
 from ..verifier import Verifier
 from .datasets import load_dataset
-from .runner import verdict_fields
+from .runner import judge_prompt_version, verdict_fields
 from .summary import finish_run, read_items
 
 
-class _NoModel:
+class NoModel:
     """Re-scoring never calls the model; starting one would only cost time."""
 
     name = "none"
@@ -29,7 +29,7 @@ class _NoModel:
         raise AssertionError("rescore must not call the model")
 
 
-def _passages_by_item(
+def passages_by_item(
     meta: dict[str, Any], run_dir: Path, records: list[dict[str, Any]], verifier: Verifier
 ) -> dict[str, list[EvidencePassage]]:
     if meta["mode"] == "judge":
@@ -44,16 +44,16 @@ def rescore_run(verifier: Verifier, run_dir: Path, out_dir: Path) -> dict[str, A
     meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
     if meta["mode"] not in ("judge", "retrieval"):
         raise ConfigError(f"rescore works on judge and retrieval runs, not {meta['mode']} runs")
-    if meta["model"] != verifier.model_name or meta["prompt_hashes"]["judge_claim"] != verifier.judge_prompt.version:
+    if meta["model"] != verifier.model_name or judge_prompt_version(meta) != verifier.judge_prompt.version:
         raise ConfigError(
-            f"{run_dir} was run with {meta['model']} / judge prompt {meta['prompt_hashes']['judge_claim']}; "
+            f"{run_dir} was run with {meta['model']} / judge prompt {judge_prompt_version(meta)}; "
             f"the current setup is {verifier.model_name} / {verifier.judge_prompt.version}"
         )
     if (out_dir / "items.jsonl").exists():
         raise ConfigError(f"{out_dir} already holds a run")
     records = read_items(run_dir)
-    passages = _passages_by_item(meta, run_dir, records, verifier)
-    judge = verifier.make_judge(chat=_NoModel())
+    passages = passages_by_item(meta, run_dir, records, verifier)
+    judge = verifier.make_judge(chat=NoModel())
     for rec in records:
         if rec.get("raw_output") is not None:
             if rec["id"] not in passages:
@@ -62,7 +62,7 @@ def rescore_run(verifier: Verifier, run_dir: Path, out_dir: Path) -> dict[str, A
             v = judge.decide(
                 rec["id"],
                 rec["claim"],
-                number_passages(passages[rec["id"]]),
+                judge.prepare(rec["claim"], passages[rec["id"]]),
                 JudgeOutput.model_validate_json(rec["raw_output"]),
                 rec["raw_output"],
                 {Label(k): float(p) for k, p in raw_probs.items()} if raw_probs else None,

@@ -101,6 +101,12 @@ def run_meta(verifier: Verifier, *, mode: str, dataset: str, command: str, extra
     }
 
 
+def judge_prompt_version(meta: dict[str, Any]) -> str | None:
+    """The judge prompt's version in a run's meta (``judge_claim``, or ``judge_label`` when code cites)."""
+    hashes = meta["prompt_hashes"]
+    return hashes.get("judge_claim") or hashes.get("judge_label")
+
+
 def build_retriever(verifier: Verifier, run_dir: Path, passages: list[EvidencePassage]) -> HybridRetriever:
     store = EvidenceStore(verifier.embedder, path=run_dir / "chroma", collection="eval", create=True)
     store.add(passages)

@@ -54,6 +54,7 @@ def summarize_items(records: list[dict[str, Any]]) -> dict[str, Any]:
         ok = [r["prediction"] == r["gold"] for r in confident]
         summary["ece"] = m.expected_calibration_error(conf, ok)
         summary["reliability"] = m.reliability(conf, ok)
+        summary["reliability_by_label"] = reliability_by_label(confident)
     by_original: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for r in records:
         by_original[r["original_label"]][r.get("prediction") or "error"] += 1
@@ -82,6 +83,7 @@ def summarize_items(records: list[dict[str, Any]]) -> dict[str, Any]:
     summary["cost"] = {
         "llm_calls_per_item": sum(u.get("calls", 0) for u in usage) / n if n else 0.0,
         "prompt_tokens_per_item": sum(u.get("prompt_tokens", 0) for u in usage) / n if n else 0.0,
+        "cached_prompt_tokens_per_item": sum(u.get("cached_tokens", 0) for u in usage) / n if n else 0.0,
         "completion_tokens_per_item": sum(u.get("completion_tokens", 0) for u in usage) / n if n else 0.0,
         "latency_seconds_per_item": sum(r.get("seconds", 0.0) for r in records) / n if n else 0.0,
     }
@@ -193,6 +195,26 @@ def _fmt_ci(entry: dict[str, Any]) -> str:
     return f"{entry['value']:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
+CONFIDENCE_BINS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.0))
+
+
+def reliability_by_label(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """For each final label, how often it was right at each confidence level (the reliability
+    diagram as a table an editor can read: "disputed at 0.5-0.7 was right 6 times in 10")."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for label in LABELS:
+        rows = []
+        for lo, hi in CONFIDENCE_BINS:
+            hits = [
+                r["prediction"] == r["gold"]
+                for r in records
+                if r["prediction"] == label.value and lo <= float(r["confidence"]) < hi + (1e-9 if hi == 1.0 else 0.0)
+            ]
+            rows.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": len(hits), "right": sum(hits)})
+        out[label.value] = rows
+    return out
+
+
 def render_markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
     lines = [f"# Eval run: {meta['mode']} on {meta['dataset']}", ""]
     lines += [
@@ -224,6 +246,14 @@ def render_markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         ]
         if "ece" in summary:
             lines.append(f"Expected calibration error: {summary['ece']:.3f}")
+        if "reliability_by_label" in summary:
+            bins = [row["bin"] for row in next(iter(summary["reliability_by_label"].values()))]
+            lines += ["", "How often each final label was right, by its confidence (right / n):", ""]
+            lines += ["| label | " + " | ".join(bins) + " |", "|---" * (1 + len(bins)) + "|"]
+            for label, rows in summary["reliability_by_label"].items():
+                cells = [f"{row['right']}/{row['n']}" if row["n"] else "-" for row in rows]
+                lines.append(f"| {label} | " + " | ".join(cells) + " |")
+            lines.append("")
         if "retrieval_recall_at_k" in summary:
             lines.append(f"Retrieval recall@k (gold passage among retrieved): {summary['retrieval_recall_at_k']:.3f}")
         lines += ["", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
