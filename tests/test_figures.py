@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from verify.figures import figures, missing_figures
-from verify.models import EvidencePassage
 
 
 def test_figures_are_normalised():
@@ -22,10 +21,10 @@ def test_figures_are_normalised():
     assert figures("NATO has thirty-one members; someone alone", words=True) == {"31"}
 
 
-def test_missing_figures_lists_what_no_passage_states():
+def test_missing_figures_lists_what_no_evidence_text_states():
     passages = [
-        EvidencePassage(id="a", doc_id="a", text="The House passed the bill by 368 votes to 57 on 10 May 2022."),
-        EvidencePassage(id="b", doc_id="b", text="It set up fifteen years of consultations."),
+        "The House passed the bill by 368 votes to 57 on 10 May 2022.",
+        "It set up fifteen years of consultations.",
     ]
     assert missing_figures("The bill passed 368 to 57 in May 2022 after 15 years.", passages) == []
     assert missing_figures("The bill passed 386 to 57 in May 2021.", passages) == ["386", "2021"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .calibration import find_fitted
-from .evidence import NumberedPassages, context_of, overlap
+from .evidence import NumberedPassages, cited_evidence, overlap
 from .figures import figures, missing_figures
 from .models import LABELS, Label
 from .names import claim_names, missing_names
@@ -46,9 +46,8 @@ def features(
     claim: str, numbered: NumberedPassages, cited_ids: list[str], probs: dict[Label, float]
 ) -> dict[str, float]:
     """The combiner's inputs for one judged claim (``probs``: the model's raw label probabilities)."""
-    good = [sid for sid in cited_ids if sid in numbered.sentences]
-    cited = " ".join(context_of(numbered, sid) for sid in good)
-    titles = [t for sid in good if (t := numbered.passages[numbered.sentences[sid][0] - 1].title)]
+    cited_texts, titles = cited_evidence(numbered, cited_ids)
+    cited = " ".join(cited_texts)
     shown = [text for _, text in numbered.sentences.values()]
     has_figures = bool(figures(claim))
     has_names = bool(claim_names(claim))

@@ -79,8 +79,9 @@ def select_evidence(
     if max_sentences and len(flat) > max_sentences:
         ranked = ranked[:max_sentences]
         keep = {flat[i] for i in order[:max_sentences]}
+        shown_once = set(flat)
         for pi, si in list(keep):
-            if si > 0 and _LEANS_BACK.match(split[pi][si]) and (pi, si - 1) in set(flat):
+            if si > 0 and _LEANS_BACK.match(split[pi][si]) and (pi, si - 1) in shown_once:
                 keep.add((pi, si - 1))
     # one block per source document, in the order documents were retrieved
     blocks: dict[str, list[str]] = {}
@@ -112,3 +113,12 @@ def context_of(numbered: NumberedPassages, sentence_id: str) -> str:
         if int(s_no) >= 2:
             return sents[int(s_no) - 2].text + " " + text
     return text
+
+
+def cited_evidence(numbered: NumberedPassages, sentence_ids: list[str]) -> tuple[list[str], list[str]]:
+    """What the code checks read for a set of cited sentence ids: each shown one with the sentence it
+    leans on, and the titles of their passages."""
+    good = [sid for sid in sentence_ids if sid in numbered.sentences]
+    texts = [context_of(numbered, sid) for sid in good]
+    titles = [t for sid in good if (t := numbered.passages[numbered.sentences[sid][0] - 1].title)]
+    return texts, titles

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 
-from .models import EvidencePassage
-
 _UNITS = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
 _UNITS += "seventeen eighteen nineteen"
 _TENS = "twenty thirty forty fifty sixty seventy eighty ninety"
@@ -46,10 +44,10 @@ def figures(text: str, *, words: bool = False) -> set[str]:
     return found
 
 
-def missing_figures(claim: str, evidence: list[EvidencePassage] | list[str]) -> list[str]:
-    """Figures of the claim (in digits) that no evidence text (a passage or a cited sentence) states,
-    in digits or as a word."""
+def missing_figures(claim: str, evidence: list[str]) -> list[str]:
+    """Figures of the claim (in digits) that no evidence text (a cited sentence) states, in digits or
+    as a word."""
     stated: set[str] = set()
-    for e in evidence:
-        stated |= figures(e if isinstance(e, str) else e.text, words=True)
+    for text in evidence:
+        stated |= figures(text, words=True)
     return sorted(figures(claim) - stated, key=lambda f: (len(f), f))

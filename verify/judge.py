@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from .calibration import Calibration, label_probabilities
 from .citations import check_citations
 from .combiner import Combiner, features
-from .evidence import NumberedPassages, Similarity, context_of, number_passages, select_evidence
+from .evidence import NumberedPassages, Similarity, cited_evidence, number_passages, select_evidence
 from .figures import missing_figures
 from .llm import ChatBackend, ChatRequest
 from .models import LABELS, EvidencePassage, Label, Usage, Verdict
@@ -111,9 +111,7 @@ class Judge:
 
     def _unsupported_because(self, claim_text: str, numbered: NumberedPassages, cited_ids: list[str]) -> str | None:
         """Why the cited sentences cannot support the claim (figures or names of the claim absent)."""
-        cited_text = [context_of(numbered, sid) for sid in cited_ids]
-        passages = numbered.passages
-        titles = [t for sid in cited_ids if (t := passages[numbered.sentences[sid][0] - 1].title)]
+        cited_text, titles = cited_evidence(numbered, cited_ids)
         if self.figure_check and (missing := missing_figures(claim_text, cited_text)):
             return "figures of the claim stated in no cited sentence: " + ", ".join(missing)
         if self.name_check and (missing := missing_names(claim_text, cited_text + titles)):
@@ -171,8 +169,7 @@ class Judge:
                 else "the model gave no citation"
             )
         elif label == Label.SUPPORTED:
-            good = [sid for sid in ids if sid in numbered.sentences]
-            reason = self._unsupported_because(claim_text, numbered, good)
+            reason = self._unsupported_because(claim_text, numbered, ids)
             if reason and by_code:  # other close sentences may hold what the closest one lacks
                 found = self._supporting_sentences(claim_text, numbered)
                 if found:

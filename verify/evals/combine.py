@@ -14,12 +14,11 @@ from typing import Any
 
 from ..combiner import FEATURES, Combiner, features
 from ..errors import ConfigError
-from ..judge import JudgeOutput
 from ..models import LABELS, Label
 from ..verifier import Verifier
-from .rescore import NoModel, passages_by_item
+from .rescore import NoModel, passages_by_item, redecide, stored_output, write_rescored_run
 from .runner import judge_prompt_version, verdict_fields
-from .summary import finish_run, read_items
+from .summary import read_items
 
 
 def feature_rows(verifier: Verifier, run_dir: Path) -> tuple[list[dict[str, float]], list[Label], dict[str, Any]]:
@@ -34,8 +33,8 @@ def feature_rows(verifier: Verifier, run_dir: Path) -> tuple[list[dict[str, floa
     rows, gold = [], []
     for rec in records:
         numbered = judge.prepare(rec["claim"], passages[rec["id"]])
-        output = JudgeOutput.model_validate_json(rec["raw_output"])
-        probs = {Label(k): float(p) for k, p in rec["label_probs_raw"].items()}
+        output, probs = stored_output(rec)
+        assert probs is not None  # records without raw probabilities were left out above
         rows.append(features(rec["claim"], numbered, output.evidence, probs))
         gold.append(Label(rec["gold"]))
     return rows, gold, meta
@@ -97,19 +96,7 @@ def cross_fitted_run(verifier: Verifier, run_dir: Path, out_dir: Path, *, folds:
         )
         judge = verifier.make_judge(calibration=comb, chat=NoModel())
         for i, rec in enumerate(records):
-            if fold[i] != k:
-                continue
-            raw = {Label(key): float(p) for key, p in rec["label_probs_raw"].items()}
-            output = JudgeOutput.model_validate_json(rec["raw_output"])
-            numbered = judge.prepare(rec["claim"], passages[rec["id"]])
-            v = judge.decide(rec["id"], rec["claim"], numbered, output, rec["raw_output"], raw)
-            rec.update(verdict_fields(v))
-    out_dir.mkdir(parents=True, exist_ok=True)
+            if fold[i] == k:
+                rec.update(verdict_fields(redecide(judge, rec, passages[rec["id"]])))
     new_meta = {**meta, "calibration": f"combiner, {folds}-fold cross-fitted, C={c}", "rescored_from": str(run_dir)}
-    (out_dir / "meta.json").write_text(json.dumps(new_meta, indent=2, default=str), encoding="utf-8")
-    with (out_dir / "items.jsonl").open("w", encoding="utf-8") as fh:
-        for rec in records:
-            fh.write(json.dumps(rec, default=str) + "\n")
-    if (run_dir / "wall.jsonl").exists():
-        (out_dir / "wall.jsonl").write_text((run_dir / "wall.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
-    return finish_run(out_dir, records, new_meta)
+    return write_rescored_run(run_dir, out_dir, records, new_meta)

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, InputError
-from ..judge import JudgeOutput
+from ..judge import Judge, JudgeOutput
 from ..llm import ChatRequest, ChatResult
-from ..models import EvidencePassage, Label
+from ..models import EvidencePassage, Label, Verdict
 from ..store import EvidenceStore
 from ..verifier import Verifier
 from .datasets import load_dataset
@@ -58,27 +58,38 @@ def rescore_run(verifier: Verifier, run_dir: Path, out_dir: Path) -> dict[str, A
         if rec.get("raw_output") is not None:
             if rec["id"] not in passages:
                 raise InputError(f"{run_dir}: no passages for item {rec['id']}")
-            raw_probs = rec.get("label_probs_raw")
-            v = judge.decide(
-                rec["id"],
-                rec["claim"],
-                judge.prepare(rec["claim"], passages[rec["id"]]),
-                JudgeOutput.model_validate_json(rec["raw_output"]),
-                rec["raw_output"],
-                {Label(k): float(p) for k, p in raw_probs.items()} if raw_probs else None,
-            )
-            rec.update(verdict_fields(v))
-    out_dir.mkdir(parents=True, exist_ok=True)
+            rec.update(verdict_fields(redecide(judge, rec, passages[rec["id"]])))
     new_meta = {
         **meta,
         "calibration": verifier.calibration.source if verifier.calibration else None,
         "config": verifier.config.redacted(),
         "rescored_from": str(run_dir),
     }
-    (out_dir / "meta.json").write_text(json.dumps(new_meta, indent=2, default=str), encoding="utf-8")
+    return write_rescored_run(run_dir, out_dir, records, new_meta)
+
+
+def stored_output(rec: dict[str, Any]) -> tuple[JudgeOutput, dict[Label, float] | None]:
+    """An item record's stored model output and raw label probabilities."""
+    raw_probs = rec.get("label_probs_raw")
+    probs = {Label(k): float(p) for k, p in raw_probs.items()} if raw_probs else None
+    return JudgeOutput.model_validate_json(rec["raw_output"]), probs
+
+
+def redecide(judge: Judge, rec: dict[str, Any], passages: list[EvidencePassage]) -> Verdict:
+    """The verdict the judge's post-model steps give a stored item record now."""
+    output, probs = stored_output(rec)
+    return judge.decide(
+        rec["id"], rec["claim"], judge.prepare(rec["claim"], passages), output, rec["raw_output"], probs
+    )
+
+
+def write_rescored_run(run_dir: Path, out_dir: Path, records: list[dict[str, Any]], meta: dict[str, Any]) -> dict:
+    """Write re-decided records as a run of their own; the model's cost (wall time) is the original's."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
     with (out_dir / "items.jsonl").open("w", encoding="utf-8") as fh:
         for rec in records:
             fh.write(json.dumps(rec, default=str) + "\n")
-    if (run_dir / "wall.jsonl").exists():  # the model's cost is the original run's
+    if (run_dir / "wall.jsonl").exists():
         (out_dir / "wall.jsonl").write_text((run_dir / "wall.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
-    return finish_run(out_dir, records, new_meta)
+    return finish_run(out_dir, records, meta)
