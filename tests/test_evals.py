@@ -503,3 +503,37 @@ def test_combiner_is_fitted_on_a_dev_run_and_found_for_the_judge_prompt(tmp_path
     assert found is not None and "30 items" in found.fitted_on
     summary = cross_fitted_run(verifier, tmp_path / "run", tmp_path / "cv", folds=2, c=0.5)
     assert summary["items"] == 30 and (tmp_path / "cv" / "report.md").exists()
+
+
+def test_combiner_features_in_fitting_use_the_sentence_the_judge_cites(tmp_path: Path) -> None:
+    """When code cites, the features a combiner is fitted on must be those it is applied to: computed on
+    the closest shown sentence, not on the model's (empty) list of sentence ids."""
+    from verify.combiner import features
+    from verify.evals.combine import feature_rows
+
+    config = VerifyConfig(
+        kind_classifier=False, store_path=tmp_path / "chroma", calibration="off", concurrency=1, judge_citations="code"
+    )
+    verifier = Verifier(config, chat=FakeChatModel(), embedder=HashEmbedder())
+    path = tmp_path / "g.jsonl"
+    rows = [
+        {
+            "id": "i0",
+            "claim": "Finland joined NATO in 2023.",
+            "label": "supported",
+            "passages": ["Finland joined NATO in 2023. The weather was fine."],
+        }
+    ]
+    path.write_text(json.dumps(rows[0]))
+    verifier._chat = FakeChatModel(label_logprobs={"supported": -0.2, "disputed": -2.0, "unverifiable": -3.0})
+    verifier.chat.enqueue({"label": "supported"})  # type: ignore[attr-defined]
+    meta = run_meta(verifier, mode="judge", dataset=str(path), command="test", extra={})
+    log = RunLog(tmp_path / "run", meta, resume=False)
+    asyncio.run(run_items(verifier, load_dataset(path), log))
+    finish_run(tmp_path / "run", list(log.records.values()), meta)
+    fitted, _, _ = feature_rows(verifier, tmp_path / "run")
+    assert fitted[0]["cited_overlap"] == 1.0 and fitted[0]["figures_missing_in_cited"] == 0.0
+    judge = verifier.make_judge()
+    numbered = judge.prepare(rows[0]["claim"], load_dataset(path)[0].passages)
+    probs = {Label(k): float(v) for k, v in log.records["i0"]["label_probs_raw"].items()}
+    assert fitted[0] == features(rows[0]["claim"], numbered, numbered.ranked[:1], probs)

@@ -128,6 +128,14 @@ class Judge:
                     return list(combo)
         return None
 
+    def cited_ids(self, numbered: NumberedPassages, output: JudgeOutput) -> list[str]:
+        """The sentence ids a verdict first rests on: the model's, or when code cites, the shown sentence
+        closest to the claim. The combiner's features are computed on these, in fitting as in use."""
+        ids = [sid.strip() for sid in output.evidence]
+        if not self.model_cites and not ids:
+            return numbered.ranked[:1]
+        return ids
+
     def decide(
         self,
         claim_id: str,
@@ -145,10 +153,8 @@ class Judge:
         model_label = output.label
         probs = raw_probs
         label, confidence = model_label, None
-        ids = [sid.strip() for sid in output.evidence]
-        by_code = not self.model_cites and not ids
-        if by_code:  # the deciding sentence chosen in code: the shown sentence closest to the claim
-            ids = numbered.ranked[:1]
+        ids = self.cited_ids(numbered, output)
+        by_code = not self.model_cites and not output.evidence
         if probs is not None:
             if isinstance(self.calibration, Combiner):
                 probs = self.calibration.apply(features(claim_text, numbered, ids, probs))

@@ -35,7 +35,7 @@ def feature_rows(verifier: Verifier, run_dir: Path) -> tuple[list[dict[str, floa
         numbered = judge.prepare(rec["claim"], passages[rec["id"]])
         output, probs = stored_output(rec)
         assert probs is not None  # records without raw probabilities were left out above
-        rows.append(features(rec["claim"], numbered, output.evidence, probs))
+        rows.append(features(rec["claim"], numbered, judge.cited_ids(numbered, output), probs))
         gold.append(Label(rec["gold"]))
     return rows, gold, meta
 
