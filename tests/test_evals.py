@@ -434,6 +434,8 @@ def test_the_kind_threshold_sweep_trades_non_facts_against_facts(tmp_path: Path)
     assert shares_at(rows, 0.5) == (0.5, 0.5)
     assert shares_at(rows, 0.35) == (0.5, 0.0)
     assert shares_at(rows, 0.95) == (1.0, 1.0)
+    question = {**row("other", 0.9), "kind": "other", "kind_reason": "question"}
+    assert shares_at([*rows, question], 0.5) == (2 / 3, 0.5)  # a question stays aside at any threshold
     (tmp_path / "items.jsonl").write_text(json.dumps({"id": "a", "gold": rows}) + "\n", encoding="utf-8")
     report = sweep(tmp_path, max_facts_aside=0.0)
     assert "| 0.35 | 0.500 | 0.000 |" in report

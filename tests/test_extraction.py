@@ -207,9 +207,7 @@ def test_a_fatal_error_still_stops_the_article(extract_prompt: PromptTemplate):
 
 
 def test_an_answer_cut_by_the_token_limit_is_split_and_redone_not_reasked(extract_prompt: PromptTemplate):
-    cut = ChatResult(
-        text='{"claims": [{"sentence": 1, "kind": "fact", "claim": "Finl', usage=Usage(calls=1), finish_reason="length"
-    )
+    cut = ChatResult(text='{"claims": [{"sentence": 1, "claim": "Finl', usage=Usage(calls=1), finish_reason="length")
     chat = FakeChatModel().enqueue(
         cut,
         extraction_answer([claim(1, "Finland joined NATO on 4 April 2023")]),
@@ -367,3 +365,106 @@ def test_the_kind_step_never_turns_a_question_into_a_fact(extract_prompt: Prompt
     result = asyncio.run(extractor.extract(HEADLINED))
     assert [(c.kind, c.kind_reason) for c in result.claims] == [(ClaimKind.OTHER, "question")]
     assert chat.pending == 1  # the question was not even sent to the kind step
+
+
+# ----- the kind read from the extractor's own logprobs --------------------------------------------
+
+
+def with_kind_tokens(answer: dict, fact_probs: list[float]) -> ChatResult:
+    """The answer as tokens, each kind value one token whose alternatives give P(fact) and P(opinion)."""
+    text = json.dumps(answer)
+    pieces = text.split('"kind": "')
+    tokens = [TokenLogprob(pieces[0] + '"kind": "', 0.0)]
+    for i, (piece, p) in enumerate(zip(pieces[1:], fact_probs, strict=True)):
+        value, rest = piece.split('"', 1)
+        top = (("fact", math.log(p)), ("opinion", math.log(1 - p)), ("other", -20.0))
+        rest = '"' + rest + ('"kind": "' if i < len(fact_probs) - 1 else "")
+        tokens += [TokenLogprob(value, dict(top).get(value, -20.0), top), TokenLogprob(rest, 0.0)]
+    return ChatResult(text=text, usage=Usage(calls=1), logprobs=tokens)
+
+
+def test_kind_positions_are_found_in_the_token_texts():
+    from verify.kinds import kind_distributions
+
+    answer = {"1": [{"claim": "A kind of deal", "kind": "fact"}], "2": [{"claim": "x y z", "kind": "opinion"}]}
+    result = with_kind_tokens(answer, [0.8, 0.3])
+    probs = kind_distributions(result.logprobs)
+    assert probs is not None
+    assert [round(p[ClaimKind.FACT], 3) for p in probs] == [0.8, 0.3]  # "kind of" in a claim is not a position
+    assert kind_distributions(None) is None
+
+
+def test_the_kind_is_decided_from_the_extractors_p_fact_without_extra_calls(extract_prompt: PromptTemplate):
+    answer = extraction_answer(
+        [
+            claim(1, "Finland joined NATO on 4 April 2023", "opinion"),  # written opinion, P(fact) 0.7
+            claim(3, "Hungary approved the Swedish bid by 188 votes to 6"),  # written fact, P(fact) 0.4
+            claim(4, "The enlargement was a reckless provocation", "opinion"),
+        ]
+    )
+    chat = FakeChatModel().enqueue(with_kind_tokens(answer, [0.7, 0.4, 0.1]))
+    extractor = ClaimExtractor(
+        chat,
+        extract_prompt,
+        window_sentences=10,
+        context_sentences=3,
+        max_reasks=0,
+        checkable_threshold=0.55,
+        kind_logprobs=True,
+    )
+    result = asyncio.run(extractor.extract(ARTICLE))
+    assert chat.requests[0].logprobs is True
+    assert [(c.kind, c.model_kind, round(c.checkable_prob or 0, 2)) for c in result.claims] == [
+        (ClaimKind.FACT, ClaimKind.OPINION, 0.7),
+        (ClaimKind.OPINION, ClaimKind.FACT, 0.4),
+        (ClaimKind.OPINION, ClaimKind.OPINION, 0.1),
+    ]
+    assert result.claims[1].kind_reason == "extractor's P(fact) 0.40"
+    assert result.usage.calls == 1
+
+
+def test_without_kind_logprobs_the_kinds_stay_as_written(extract_prompt: PromptTemplate):
+    answer = extraction_answer([claim(1, "Finland joined NATO on 4 April 2023", "opinion")])
+    chat = FakeChatModel().enqueue(ChatResult(text=json.dumps(answer), usage=Usage(calls=1), logprobs=None))
+    extractor = ClaimExtractor(
+        chat, extract_prompt, window_sentences=10, context_sentences=3, max_reasks=0, kind_logprobs=True
+    )
+    result = asyncio.run(extractor.extract(ARTICLE))
+    assert [(c.kind, c.checkable_prob) for c in result.claims] == [(ClaimKind.OPINION, None)]
+
+
+# ----- the split step for long claims -------------------------------------------------------------
+
+LONG = (
+    "Finland joined NATO on 4 April 2023 and Sweden joined NATO on 7 March 2024, "
+    "after Hungary approved the bid by 188 votes to 6."
+)
+
+
+def with_splitter(chat: FakeChatModel, extract_prompt: PromptTemplate) -> ClaimExtractor:
+    split = PromptTemplate("split_claim", "Split claims.", "Claim: {claim}", "1" * 64)
+    return ClaimExtractor(
+        chat, extract_prompt, window_sentences=10, context_sentences=3, max_reasks=0, splitter=split, split_words=20
+    )
+
+
+def test_a_long_fact_claim_is_replaced_by_its_grounded_statements(extract_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(
+        extraction_answer([claim(1, LONG), claim(1, "A short claim about Finland and NATO")]),
+        {"statements": ["Finland joined NATO on 4 April 2023.", "Sweden joined NATO on 7 March 2024.", "Mars is red."]},
+    )
+    result = asyncio.run(with_splitter(chat, extract_prompt).extract(LONG))
+    assert [c.text for c in result.claims] == [
+        "Finland joined NATO on 4 April 2023.",
+        "Sweden joined NATO on 7 March 2024.",
+        "A short claim about Finland and NATO",  # short: not sent to the split step
+    ]
+    assert len(chat.requests) == 2 and chat.requests[1].schema_name == "statements"
+    assert any("Mars is red" in note for note in result.dropped)  # not grounded in the sentence
+
+
+def test_a_failed_split_keeps_the_claim_whole(extract_prompt: PromptTemplate):
+    chat = FakeChatModel().enqueue(extraction_answer([claim(1, LONG)]), BackendError("timed out"))
+    result = asyncio.run(with_splitter(chat, extract_prompt).extract(LONG))
+    assert [c.text for c in result.claims] == [LONG]
+    assert any("split of" in note for note in result.dropped)

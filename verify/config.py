@@ -89,6 +89,16 @@ class VerifyConfig(BaseModel):
     # Extraction
     window_sentences: int = Field(10, ge=1)
     kind_classifier: bool = Field(True, description="Decide fact / not checkable by a separate short call per claim")
+    kind_logprobs: bool = Field(
+        False,
+        description="Without the kind classifier: decide fact / not checkable from P(fact) at the kind the "
+        "extractor writes (no extra call), against checkable_threshold; measured worse than the classifier "
+        "(evals/RESULTS.md section 3c)",
+    )
+    split_long_claims: bool = Field(
+        False, description="Rewrite each fact claim longer than split_words words as short statements (one call each)"
+    )
+    split_words: int = Field(20, ge=5)
     checkable_threshold: float = Field(
         0.55, ge=0, le=1, description="P(checkable) from which the kind classifier calls a claim a fact (fitted on dev)"
     )
@@ -154,6 +164,10 @@ _ENV = {
     "VERIFY_NAME_CHECK": "name_check",
     "VERIFY_EVIDENCE_SENTENCES": "evidence_sentences",
     "VERIFY_JUDGE_CITATIONS": "judge_citations",
+    "VERIFY_KIND_CLASSIFIER": "kind_classifier",
+    "VERIFY_CHECKABLE_THRESHOLD": "checkable_threshold",
+    "VERIFY_WINDOW_SENTENCES": "window_sentences",
+    "VERIFY_SPLIT_LONG_CLAIMS": "split_long_claims",
 }
 
 

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .fences import data_line
 from .lexical import tokenize
 from .models import EvidencePassage
 from .sentences import split_sentences
@@ -93,8 +94,8 @@ def select_evidence(
                 continue
             sid = f"{pi + 1}.{si + 1}"
             sentences[sid] = (pi + 1, text)
-            heads.setdefault(p.doc_id, _header(p))
-            blocks.setdefault(p.doc_id, []).append(f"({sid}) {text}")
+            heads.setdefault(p.doc_id, data_line(_header(p)))
+            blocks.setdefault(p.doc_id, []).append(f"({sid}) {data_line(text)}")
     text = "\n\n".join(heads[doc] + "\n" + " ".join(body) for doc, body in blocks.items())
     return NumberedPassages(passages, sentences, text, ranked, {sid: by_id[sid] for sid in sentences if sid in by_id})
 

@@ -21,7 +21,8 @@ from pydantic import BaseModel, Field
 
 from .dates import ArticleDate
 from .errors import FATAL, BackendError, TruncatedOutputError
-from .kinds import KindClassifier, kind_for
+from .fences import data_line
+from .kinds import KindClassifier, kind_distributions, kind_for
 from .lexical import tokenize
 from .llm import ChatBackend, ChatRequest
 from .models import Claim, ClaimKind, Span, Usage, WindowFailure
@@ -37,6 +38,23 @@ MAX_HEADLINE_WORDS = 30
 TOKENS_PER_TARGET = 120  # completion budget per target sentence, plus a fixed margin
 TOKENS_MARGIN = 200
 MAX_CLAIMS_PER_SENTENCE = 4
+SPLIT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "statements": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_CLAIMS_PER_SENTENCE,
+            "items": {"type": "string", "minLength": 3, "maxLength": 300},
+        }
+    },
+    "required": ["statements"],
+    "additionalProperties": False,
+}
+
+
+class SplitOutput(BaseModel):
+    statements: list[str] = Field(min_length=1)
 
 
 class ExtractedClaim(BaseModel):
@@ -107,8 +125,8 @@ def render_date(article_date: ArticleDate | None) -> str:
 
 
 def render_window(window: Window) -> str:
-    lines = [f"CONTEXT {s.index + 1}: {' '.join(s.text.split())}" for s in window.context]
-    lines += [f"TARGET {s.index + 1}: {' '.join(s.text.split())}" for s in window.targets]
+    lines = [f"CONTEXT {s.index + 1}: {data_line(s.text)}" for s in window.context]
+    lines += [f"TARGET {s.index + 1}: {data_line(s.text)}" for s in window.targets]
     return "\n".join(lines)
 
 
@@ -157,6 +175,9 @@ class ClaimExtractor:
         concurrency: int = 1,
         classifier: KindClassifier | None = None,
         checkable_threshold: float = 0.5,
+        kind_logprobs: bool = False,
+        splitter: PromptTemplate | None = None,
+        split_words: int = 20,
     ) -> None:
         self.backend = backend
         self.prompt = prompt
@@ -166,6 +187,9 @@ class ClaimExtractor:
         self.concurrency = concurrency
         self.classifier = classifier
         self.checkable_threshold = checkable_threshold
+        self.splitter = splitter  # long fact claims are rewritten as short statements by one more call each
+        self.split_words = split_words
+        self.kind_logprobs = kind_logprobs and classifier is None  # P(fact) read at each kind the extractor writes
 
     async def extract(self, text: str, *, article_date: ArticleDate | None = None) -> ExtractionResult:
         sentences = split_sentences(text)
@@ -183,24 +207,29 @@ class ClaimExtractor:
     def _claims(self, run: _Run, sentences: list[Sentence]) -> list[Claim]:
         claims: list[Claim] = []
         seen: set[str] = set()
-        for sentence_index, _, claim_text, kind in sorted(run.found, key=lambda f: (f[0], f[1])):
-            key = re.sub(r"[^a-z0-9]+", " ", claim_text.lower()).strip()
+        for found in sorted(run.found, key=lambda f: (f.sentence, f.order)):
+            key = re.sub(r"[^a-z0-9]+", " ", found.text.lower()).strip()
             if key in seen:
                 continue
             seen.add(key)
-            sentence = sentences[sentence_index]
-            reason = None
+            sentence = sentences[found.sentence]
+            kind, reason = found.kind, None
+            if found.fact_prob is not None:
+                kind = kind_for(found.kind, found.fact_prob, self.checkable_threshold, found.text)
+                if kind != found.kind:
+                    reason = f"extractor's P(fact) {found.fact_prob:.2f}"
             if is_question(sentence.text):  # never judged, whatever the model or the kind step says
                 kind, reason = ClaimKind.OTHER, "question"
             claims.append(
                 Claim(
                     id=f"c{len(claims) + 1:03d}",
-                    text=claim_text,
+                    text=found.text,
                     kind=kind,
                     kind_reason=reason,
                     span=Span(start=sentence.start, end=sentence.end),
                     sentence=sentence.text,
-                    model_kind=kind,
+                    model_kind=found.kind,
+                    checkable_prob=found.fact_prob,
                 )
             )
         return claims
@@ -220,6 +249,15 @@ class ClaimExtractor:
         )
 
 
+@dataclass(frozen=True)
+class _Found:
+    sentence: int  # index in the article's sentences
+    order: int  # position in the window's answer
+    text: str
+    kind: ClaimKind
+    fact_prob: float | None = None  # P(fact) at the kind the extractor wrote, when logprobs were read
+
+
 @dataclass
 class _Run:
     """One article's extraction: the windows' shared results."""
@@ -228,7 +266,7 @@ class _Run:
     date_line: str
     gate: asyncio.Semaphore
     usage: Usage = field(default_factory=Usage)
-    found: list[tuple[int, int, str, ClaimKind]] = field(default_factory=list)
+    found: list[_Found] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     raws: list[str] = field(default_factory=list)
     failures: list[WindowFailure] = field(default_factory=list)
@@ -247,6 +285,7 @@ class _Run:
             messages=ex.prompt.render(article_date=self.date_line, sentences=render_window(window)),
             schema=extraction_schema(window),
             schema_name="claims",
+            logprobs=ex.kind_logprobs,
             max_tokens=TOKENS_PER_TARGET * len(window.targets) + TOKENS_MARGIN,
         )
         self.windows += 1
@@ -272,7 +311,13 @@ class _Run:
         self.usage.add(result.usage)
         self.raws.extend(result.raw_outputs)
         context_text = " ".join(s.text for s in (*window.context, *window.targets))
-        for order, item in enumerate(result.value.claims):
+        items = result.value.claims
+        probs = kind_distributions(result.result.logprobs) if ex.kind_logprobs else None
+        if probs is not None and len(probs) != len(items):
+            log.info("extraction window %s: kind positions do not match the claims; kinds as written", _where(window))
+            probs = None
+        mine: list[_Found] = []
+        for order, item in enumerate(items):
             sentence = targets[item.sentence]
             claim_text = " ".join(item.claim.split())
             own, near = grounding(claim_text, sentence.text, context_text)
@@ -282,7 +327,54 @@ class _Run:
                     f"(overlap {own:.2f} own, {near:.2f} with context)"
                 )
                 continue
-            self.found.append((sentence.index, order, claim_text, item.kind))
+            fact_prob = probs[order].get(ClaimKind.FACT) if probs is not None else None
+            mine.append(_Found(sentence.index, order, claim_text, item.kind, fact_prob))
+        if ex.splitter is not None:
+            mine = await self._split_long(mine, targets, context_text)
+        self.found.extend(mine)
+
+    async def _split_long(self, found: list[_Found], targets: dict[int, Sentence], context: str) -> list[_Found]:
+        """Every fact claim longer than ``split_words`` words, rewritten as the short statements it makes
+        (one more call each, as soon as its window is back); a failed or ungrounded split keeps the claim."""
+        ex = self.extractor
+        long = [f for f in found if f.kind == ClaimKind.FACT and len(f.text.split()) > ex.split_words]
+        results = await asyncio.gather(*(self._split(f, targets, context) for f in long))
+        replaced = {id(f): parts for f, parts in zip(long, results, strict=True) if parts}
+        out: list[_Found] = []
+        for f in found:  # a split claim's statements take its place, in their order
+            parts = replaced.get(id(f), [f.text])
+            out += [_Found(f.sentence, f.order * 10 + j, text, f.kind, f.fact_prob) for j, text in enumerate(parts)]
+        return out
+
+    async def _split(self, found: _Found, targets: dict[int, Sentence], context: str) -> list[str] | None:
+        ex = self.extractor
+        assert ex.splitter is not None
+        request = ChatRequest(
+            messages=ex.splitter.render(claim=data_line(found.text)),
+            schema=SPLIT_SCHEMA,
+            schema_name="statements",
+            max_tokens=TOKENS_PER_TARGET * 2,
+        )
+        try:
+            async with self.gate:
+                result = await call_structured(ex.backend, request, SplitOutput, max_reasks=ex.max_reasks)
+        except FATAL:
+            raise
+        except BackendError as exc:
+            self._spent(exc)
+            self.dropped.append(f"split of {found.text!r} failed ({type(exc).__name__}: {exc}); claim kept whole")
+            return None
+        self.usage.add(result.usage)
+        sentence = targets[found.sentence + 1]
+        parts = []
+        for raw in result.value.statements:
+            text = " ".join(raw.split())
+            own, near = grounding(text, sentence.text + " " + found.text, context)
+            if own < MIN_SENTENCE_OVERLAP or near < MIN_WINDOW_OVERLAP:
+                self.dropped.append(f"split part {text!r} is not grounded in its sentence")
+                continue
+            parts.append(text)
+        return parts or None
 
     async def classify(self, claim: Claim, classifier: KindClassifier, threshold: float) -> None:
         """Set the claim's kind from the classifier's probability; on failure keep the extractor's."""

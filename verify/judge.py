@@ -14,6 +14,7 @@ from .calibration import Calibration, label_probabilities
 from .citations import check_citations
 from .combiner import Combiner, features
 from .evidence import NumberedPassages, Similarity, cited_evidence, number_passages, select_evidence
+from .fences import data_line
 from .figures import missing_figures
 from .llm import ChatBackend, ChatRequest
 from .models import LABELS, EvidencePassage, Label, Usage, Verdict
@@ -98,7 +99,7 @@ class Judge:
     async def judge(self, claim_id: str, claim_text: str, passages: list[EvidencePassage]) -> Judgement:
         numbered = self.prepare(claim_text, passages)
         request = ChatRequest(
-            messages=self.prompt.render(claim=claim_text, evidence=numbered.text),
+            messages=self.prompt.render(claim=data_line(claim_text), evidence=numbered.text),
             schema=judge_schema(numbered, self.max_citations, rationale=self.rationale, cite=self.model_cites),
             schema_name="verdict",
             logprobs=self.logprobs,

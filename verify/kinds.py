@@ -5,11 +5,13 @@ kind of a claim that is not checkable (opinion, prediction, other)."""
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 
 from pydantic import BaseModel
 
+from .fences import data_line
 from .llm import ChatBackend, ChatRequest, TokenLogprob
 from .models import ClaimKind, Usage
 from .prompts import PromptTemplate
@@ -21,6 +23,7 @@ SCHEMA = {
     "required": ["checkable"],
     "additionalProperties": False,
 }
+_KIND_VALUE = re.compile(r'"kind"\s*:\s*"')
 _FUTURE = re.compile(r"\b(will|shall|is going to|are going to|would soon)\b", re.IGNORECASE)
 
 
@@ -43,6 +46,46 @@ def checkable_probability(logprobs: list[TokenLogprob] | None) -> float | None:
     return None
 
 
+def _kind_of(token: str) -> ClaimKind | None:
+    piece = token.strip().lstrip('"').strip().lower()
+    if not piece:
+        return None
+    for kind in ClaimKind:
+        if kind.value.startswith(piece) or piece.startswith(kind.value):
+            return kind
+    return None
+
+
+def kind_distributions(logprobs: list[TokenLogprob] | None) -> list[dict[ClaimKind, float]] | None:
+    """The probability of each kind wherever the extractor wrote a ``"kind"`` value, in order.
+
+    Offsets are taken in the concatenated token texts themselves (not the message text, which can
+    differ in byte-level pieces), so each value start maps to the token that begins writing it.
+    """
+    if not logprobs:
+        return None
+    starts, offset = [], 0
+    for item in logprobs:
+        starts.append(offset)
+        offset += len(item.token)
+    joined = "".join(item.token for item in logprobs)
+    out: list[dict[ClaimKind, float]] = []
+    for match in _KIND_VALUE.finditer(joined):
+        if match.end() >= len(joined):
+            return None
+        token = logprobs[bisect.bisect_right(starts, match.end()) - 1]  # the token holding the value's first character
+        mass = dict.fromkeys(ClaimKind, 0.0)
+        for piece, logprob in token.top or ((token.token, token.logprob),):
+            kind = _kind_of(piece)
+            if kind is not None:
+                mass[kind] += math.exp(logprob)
+        total = sum(mass.values())
+        if not total:
+            return None
+        out.append({kind: value / total for kind, value in mass.items()})
+    return out
+
+
 def kind_for(extracted: ClaimKind, probability: float | None, threshold: float, text: str) -> ClaimKind:
     """Fact when the classifier's probability reaches the threshold; otherwise the extractor's own
     non-fact kind, or (when the extractor said fact) prediction for future tense, else opinion."""
@@ -63,7 +106,7 @@ class KindClassifier:
 
     async def probability(self, claim: str) -> tuple[float | None, Usage]:
         request = ChatRequest(
-            messages=self.prompt.render(claim=claim),
+            messages=self.prompt.render(claim=data_line(claim)),
             schema=SCHEMA,
             schema_name="checkable",
             logprobs=True,

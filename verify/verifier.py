@@ -70,7 +70,16 @@ class Verifier:
             self.config.prompts_dir, "judge_claim" if self.config.judge_citations == "model" else "judge_label"
         )
         self.kind_prompt: PromptTemplate = load_prompt(self.config.prompts_dir, "classify_claim")
+        self.split_prompt: PromptTemplate | None = (
+            load_prompt(self.config.prompts_dir, "split_claim") if self.config.split_long_claims else None
+        )
         self.calibration = self._load_calibration()
+
+    @property
+    def prompt_hashes(self) -> dict[str, str]:
+        """The version of every prompt this configuration sends; it travels with every report."""
+        prompts = [self.extract_prompt, self.split_prompt, self.kind_prompt, self.judge_prompt]
+        return {p.name: p.version for p in prompts if p is not None}
 
     # ----- components, built on first use -------------------------------------------------------
     @property
@@ -207,6 +216,9 @@ class Verifier:
             if self.config.kind_classifier
             else None,
             checkable_threshold=self.config.checkable_threshold,
+            kind_logprobs=self.config.kind_logprobs,
+            splitter=self.split_prompt,
+            split_words=self.config.split_words,
         )
 
     # ----- ingest -------------------------------------------------------------------------------
@@ -301,11 +313,7 @@ class Verifier:
             base_url=self.config.base_url,
             embedding_model=self.embedder.name,
             collection=self.config.collection,
-            prompt_hashes={
-                self.extract_prompt.name: self.extract_prompt.version,
-                self.kind_prompt.name: self.kind_prompt.version,
-                self.judge_prompt.name: self.judge_prompt.version,
-            },
+            prompt_hashes=self.prompt_hashes,
             calibration=self.calibration.source if self.calibration else None,
             timings=dict(self.timings),
             usage={"extract": extraction.usage, "judge": judge_usage},

@@ -21,7 +21,10 @@ def shares_at(rows: list[dict[str, Any]], threshold: float) -> tuple[float | Non
         if "claim_id" not in row or row.get("model_kind") is None:
             continue
         model_kind, prob = ClaimKind(row["model_kind"]), row.get("checkable_prob")
-        kind = ClaimKind(row["kind"]) if prob is None else kind_for(model_kind, prob, threshold, row["text"])
+        if prob is None or row.get("kind_reason") == "question":  # a question is set aside at any threshold
+            kind = ClaimKind(row["kind"])
+        else:
+            kind = kind_for(model_kind, prob, threshold, row["text"])
         aside = kind != ClaimKind.FACT
         if row["gold_kind"] == "fact":
             facts += 1

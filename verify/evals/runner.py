@@ -89,11 +89,7 @@ def run_meta(verifier: Verifier, *, mode: str, dataset: str, command: str, extra
         "dataset": dataset,
         "model": verifier.model_name,
         "backend": verifier.config.backend,
-        "prompt_hashes": {
-            verifier.extract_prompt.name: verifier.extract_prompt.version,
-            verifier.kind_prompt.name: verifier.kind_prompt.version,
-            verifier.judge_prompt.name: verifier.judge_prompt.version,
-        },
+        "prompt_hashes": verifier.prompt_hashes,
         "calibration": verifier.calibration.source if verifier.calibration else None,
         "config": verifier.config.redacted(),
         "command": command,
@@ -283,6 +279,7 @@ async def run_articles(
                     kind=e["kind"],
                     model_kind=e.get("model_kind"),
                     checkable_prob=e.get("checkable_prob"),
+                    kind_reason=e.get("kind_reason"),
                     span_ok=span_ok(article.text, g.source_sentence, e["span"]),
                 )
                 v = verdicts.get(e["id"])
