@@ -17,7 +17,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import openai
 
-from .errors import AuthenticationError, BackendError, EndpointUnreachableError
+from .errors import (
+    AuthenticationError,
+    BackendError,
+    ContextLengthError,
+    EndpointUnreachableError,
+    QuotaExceededError,
+)
 from .models import Usage
 
 log = logging.getLogger("verify")
@@ -130,7 +136,12 @@ class OpenAIChatBackend:
         except openai.APIConnectionError as exc:
             raise EndpointUnreachableError(f"cannot reach the model endpoint at {self._where()}") from exc
         except openai.APIStatusError as exc:
-            raise BackendError(f"the model endpoint answered {exc.status_code}: {_short(exc.message)}") from exc
+            message = f"the model endpoint answered {exc.status_code}: {_short(exc.message)}"
+            if _error_code(exc) == "insufficient_quota":
+                raise QuotaExceededError(f"quota exhausted at {self._where()}: {_short(exc.message)}") from exc
+            if exc.status_code == 400 and _is_context_length(exc):
+                raise ContextLengthError(message) from exc
+            raise BackendError(message) from exc
         elapsed = time.perf_counter() - started
         meta = message.usage_metadata or {}
         usage = Usage(
@@ -152,6 +163,27 @@ class OpenAIChatBackend:
 
     def _where(self) -> str:
         return self.base_url or "the OpenAI API"
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool of the current client (call on the loop that used it)."""
+        llm, self._llm, self._loop = self._llm, None, None
+        client = getattr(llm, "http_async_client", None) if llm is not None else None
+        if client is not None:
+            await client.aclose()
+
+
+def _error_code(exc: openai.APIStatusError) -> str | None:
+    code = getattr(exc, "code", None)
+    if code is None and isinstance(exc.body, dict):
+        inner = exc.body.get("error", exc.body)
+        code = inner.get("code") if isinstance(inner, dict) else None
+    return str(code) if code is not None else None
+
+
+def _is_context_length(exc: openai.APIStatusError) -> bool:
+    """OpenAI says ``context_length_exceeded``; vLLM and llama.cpp servers say it in words."""
+    text = f"{_error_code(exc)} {exc.message}".lower()
+    return "context_length" in text or "context length" in text or "context size" in text
 
 
 def _parse_logprobs(raw: Any) -> list[TokenLogprob] | None:

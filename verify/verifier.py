@@ -4,11 +4,13 @@ callers. Backends (chat model, embedder, store) are injected or built lazily fro
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -41,6 +43,19 @@ from .store import EvidenceStore, IngestStats
 log = logging.getLogger("verify")
 
 
+@dataclass
+class CheckTrace:
+    """Per-call record of one :meth:`Verifier.acheck`: stage wall times and the stage last entered
+    (the stage an exception escaped from). Concurrent calls on one Verifier each have their own."""
+
+    timings: dict[str, float] = field(default_factory=dict)
+    stage: str | None = None
+
+
+# The trace of the check running in the current task; component loads done during a check are timed into it.
+_TRACE: contextvars.ContextVar[CheckTrace | None] = contextvars.ContextVar("verify_check_trace", default=None)
+
+
 class Verifier:
     """Article in, :class:`~verify.models.Report` out.
 
@@ -64,6 +79,8 @@ class Verifier:
         self._retriever: HybridRetriever | None = None
         self._server: EmbeddedServer | None = None
         self._lock = threading.Lock()
+        self._chat_wrappers: list[Callable[[ChatBackend], ChatBackend]] = []
+        # timings of the check that finished last (concurrent checks: see report.run.timings)
         self.timings: dict[str, float] = {}
         self.extract_prompt: PromptTemplate = load_prompt(self.config.prompts_dir, "extract_claims")
         self.judge_prompt: PromptTemplate = load_prompt(
@@ -81,8 +98,20 @@ class Verifier:
     def chat(self) -> ChatBackend:
         with self._lock:
             if self._chat is None:
-                self._chat = self._build_chat()
+                chat = self._build_chat()
+                for wrap in self._chat_wrappers:
+                    chat = wrap(chat)
+                self._chat = chat
             return self._chat
+
+    def wrap_chat(self, wrap: Callable[[ChatBackend], ChatBackend]) -> None:
+        """Put a layer (cache, rate limit, counter) around the chat backend every stage uses; it
+        applies to the backend built on first use, or at once to an injected or already built one."""
+        with self._lock:
+            if self._chat is None:
+                self._chat_wrappers.append(wrap)
+            else:
+                self._chat = wrap(self._chat)
 
     @property
     def embedder(self) -> Embedder:
@@ -242,10 +271,29 @@ class Verifier:
         text = read_text_file(path, max_chars=self.config.max_article_chars, what="article")
         return self.check(text, source=str(path), date=date)
 
-    async def acheck(self, text: str, *, source: str | None = None, date: date | str | None = None) -> Report:
+    async def acheck(
+        self,
+        text: str,
+        *,
+        source: str | None = None,
+        date: date | str | None = None,
+        trace: CheckTrace | None = None,
+    ) -> Report:
+        """``trace``, when given, receives this call's stage timings and the stage it is in (so a
+        caller knows where an exception came from); concurrent calls never share one."""
+        trace = trace if trace is not None else CheckTrace()
+        token = _TRACE.set(trace)
+        try:
+            report = await self._acheck(text, source=source, date=date, trace=trace)
+        finally:
+            _TRACE.reset(token)
+        self.timings = dict(trace.timings)
+        return report
+
+    async def _acheck(self, text: str, *, source: str | None, date: date | str | None, trace: CheckTrace) -> Report:
+        trace.stage = "input"
         check_text(text, max_chars=self.config.max_article_chars)
         started = time.perf_counter()
-        self.timings = {}
         try:
             article_date = find_article_date(text, date)
         except ValueError as exc:
@@ -292,7 +340,8 @@ class Verifier:
             else:
                 verdicts.append(result.verdict)
                 judge_usage.add(result.usage)
-        self.timings["total"] = time.perf_counter() - started
+        trace.stage = "report"
+        trace.timings["total"] = time.perf_counter() - started
         passages = {p.id: p for ps in evidence.values() for p in ps}
         run = RunInfo(
             verify_version=__version__,
@@ -307,7 +356,7 @@ class Verifier:
                 self.judge_prompt.name: self.judge_prompt.version,
             },
             calibration=self.calibration.source if self.calibration else None,
-            timings=dict(self.timings),
+            timings=dict(trace.timings),
             usage={"extract": extraction.usage, "judge": judge_usage},
             warnings=[*self._calibration_warning(), *date_warning, *extraction.dropped],
         )
@@ -323,11 +372,20 @@ class Verifier:
     # ----- lifecycle ----------------------------------------------------------------------------
     @contextmanager
     def _timed(self, stage: str) -> Iterator[None]:
+        """Time a stage into the running check's trace (a component load outside any check is not
+        recorded); the stage stays set when it raises."""
+        trace = _TRACE.get()
         started = time.perf_counter()
+        outer = trace.stage if trace is not None else None
+        if trace is not None:
+            trace.stage = stage
         try:
             yield
         finally:
-            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
+            if trace is not None:
+                trace.timings[stage] = trace.timings.get(stage, 0.0) + time.perf_counter() - started
+        if trace is not None:  # left normally: back to the enclosing stage
+            trace.stage = outer
 
     def close(self) -> None:
         if self._server is not None:
