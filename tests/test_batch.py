@@ -1,0 +1,402 @@
+"""Batch runs in one process, against the fake OpenAI-compatible server and hash embeddings."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from batch_support import article_text, batch_config, ingest_store, write_jsonl
+from conftest import PROMPTS_DIR
+
+import verify.verifier
+from verify.batch.inputs import collect_inputs, group_items, in_shard
+from verify.batch.limits import LimitedChatBackend, RateLimiter
+from verify.batch.results import JOURNAL, Journal, ResultRecord, read_journal
+from verify.batch.rundir import RunMismatchError
+from verify.batch.runner import BatchOptions, run_batch
+from verify.cli import main
+from verify.config import VerifyConfig
+from verify.errors import AuthenticationError, InputError
+from verify.llm import ChatRequest, ChatResult
+from verify.models import Usage
+from verify.testing import FakeChatModel, HashEmbedder, extraction_answer
+from verify.testing_server import FakeOpenAIServer, FaultRates
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    return ingest_store(tmp_path)
+
+
+@pytest.fixture
+def server():
+    with FakeOpenAIServer() as srv:
+        yield srv
+
+
+def run(config: VerifyConfig, specs: list[str], run_dir: Path, **options):
+    inputs = collect_inputs(specs, max_chars=config.max_article_chars)
+    with verify.verifier.Verifier(config, embedder=HashEmbedder()) as verifier:
+        return run_batch(verifier, inputs, BatchOptions(run_dir=run_dir, progress=False, **options))
+
+
+def journal_lines(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / JOURNAL).read_text().splitlines()]
+
+
+def final_files(run_dir: Path) -> dict[str, bytes]:
+    """Every output that must not differ between two runs of the same work."""
+    names = ["manifest.json", "index.jsonl", "summary.json"]
+    names += sorted(str(p.relative_to(run_dir)) for p in (run_dir / "reports").iterdir())
+    return {name: (run_dir / name).read_bytes() for name in names}
+
+
+# ----- inputs ----------------------------------------------------------------------------------
+def test_inputs_from_files_directories_globs_and_jsonl(tmp_path: Path):
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "one.txt").write_text(article_text(1))
+    (folder / "sub" / "two.md").write_text(article_text(2))
+    (folder / "skip.pdf").write_text("not an article")
+    (tmp_path / "three.txt").write_text(article_text(3))
+    (tmp_path / "same-as-one.txt").write_text(article_text(1))
+    (tmp_path / "empty.txt").write_text("  \n")
+    jsonl = write_jsonl(tmp_path / "more.jsonl", 2, extra=[{"id": 7, "text": article_text(9), "title": "T", "x": 1}])
+
+    inputs = collect_inputs(
+        [
+            str(folder),
+            str(tmp_path / "th*.txt"),
+            str(tmp_path / "same-as-one.txt"),
+            str(tmp_path / "empty.txt"),
+            str(jsonl),
+        ],
+        max_chars=10_000,
+        date="2024-01-02",
+    )
+    names = [a.id for a in inputs]
+    assert names == [
+        str(folder / "one.txt"),
+        str(folder / "sub" / "two.md"),
+        str(tmp_path / "three.txt"),
+        str(tmp_path / "same-as-one.txt"),
+        str(tmp_path / "empty.txt"),
+        "a000",
+        "a001",
+        "7",
+    ]
+    assert inputs[0].date == "2024-01-02" and inputs[5].date == "2024-05-01"  # the default fills gaps only
+    assert inputs[5].meta() == {
+        "id": "a000",
+        "outlet": "Test desk",
+        "date": "2024-05-01",
+        "metadata": {"section": "world"},
+    }
+    assert inputs[7].title == "T" and inputs[7].metadata == {"x": 1}
+    assert inputs[4].problem and "empty" in inputs[4].problem
+    items = group_items(inputs)
+    assert len(items) == 7  # one.txt and same-as-one.txt are one article
+    assert items[0].names == [str(folder / "one.txt"), str(tmp_path / "same-as-one.txt")]
+
+
+def test_inputs_refuse_two_articles_under_one_name_and_missing_files(tmp_path: Path):
+    a = write_jsonl(tmp_path / "a.jsonl", 1)
+    b = tmp_path / "b.jsonl"
+    b.write_text(json.dumps({"id": "a000", "text": "Something else entirely happened today."}) + "\n")
+    with pytest.raises(InputError, match="a000"):
+        collect_inputs([str(a), str(b)], max_chars=10_000)
+    with pytest.raises(InputError, match="not found"):
+        collect_inputs([str(tmp_path / "missing.txt")], max_chars=10_000)
+    with pytest.raises(InputError, match="matches"):
+        collect_inputs([str(tmp_path / "nothing-*.txt")], max_chars=10_000)
+
+
+def test_shards_partition_the_keys():
+    keys = [f"{i:024x}" for i in range(1000, 1100)]
+    shards = [{k for k in keys if in_shard(k, (s, 3))} for s in (1, 2, 3)]
+    assert set().union(*shards) == set(keys)
+    assert sum(len(s) for s in shards) == len(keys)
+    assert all(shards)
+
+
+# ----- journal ---------------------------------------------------------------------------------
+def record(key: str) -> ResultRecord:
+    return ResultRecord(key=key, names=[key], status="done", complete=True)
+
+
+def test_journal_ignores_a_torn_last_line_and_cuts_it_before_appending(tmp_path: Path):
+    with Journal(tmp_path) as journal:
+        journal.append(record("k1"))
+        journal.append(record("k2"))
+    path = tmp_path / JOURNAL
+    whole = path.read_bytes()
+    path.write_bytes(whole + record("k3").model_dump_json().encode()[:25])  # a crash mid-write
+    assert list(read_journal(tmp_path)) == ["k1", "k2"]
+    with Journal(tmp_path) as journal:
+        journal.append(record("k4"))
+    assert list(read_journal(tmp_path)) == ["k1", "k2", "k4"]
+    assert path.read_bytes().startswith(whole) and path.read_bytes().count(b"\n") == 3
+
+
+# ----- runs ------------------------------------------------------------------------------------
+def test_batch_writes_reports_index_summary_and_a_rerun_costs_nothing(tmp_path: Path, store: Path, server):
+    config = batch_config(server.url, tmp_path)
+    jsonl = write_jsonl(
+        tmp_path / "a.jsonl", 6, extra=[{"id": "copy-of-a002", "text": article_text(2), "date": "2024-05-01"}]
+    )
+    outcome = run(config, [str(jsonl)], tmp_path / "run")
+    assert outcome.fatal is None
+    summary = outcome.summary
+    assert (summary.articles.inputs, summary.articles.unique, summary.articles.complete) == (7, 6, 6)
+    assert server.stats.by_kind == {"claims": 6, "verdict": 12}  # the copy was not checked again
+    assert summary.usage.calls == 18 and summary.checkable == 12 and sum(summary.verdicts.values()) == 12
+
+    index = [json.loads(line) for line in (tmp_path / "run" / "index.jsonl").read_text().splitlines()]
+    assert [row["name"] for row in index] == ["a000", "a001", "a002", "a003", "a004", "a005", "copy-of-a002"]
+    assert index[2]["key"] == index[6]["key"]
+    assert index[0]["input"] == {
+        "id": "a000",
+        "outlet": "Test desk",
+        "date": "2024-05-01",
+        "metadata": {"section": "world"},
+    }
+    report = json.loads((tmp_path / "run" / index[6]["report"]).read_text())
+    assert report["article"]["source"] == "copy-of-a002" and report["article"]["date"] == "2024-05-01"
+    assert report["input"]["id"] == "copy-of-a002"
+    assert "timings" not in report["run"] and "started_at" not in report["run"]
+    assert len(journal_lines(tmp_path / "run")) == 6
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert "sk-test" not in (tmp_path / "run" / "manifest.json").read_text()
+    assert set(manifest["prompt_hashes"]) == {"extract_claims", "classify_claim", "judge_label"}
+    assert [e["name"] for e in manifest["inputs"]][:2] == ["a000", "a001"] and manifest["packages"]["verify"]
+
+    first = final_files(tmp_path / "run")
+    server.reset_stats()
+    again = run(config, [str(jsonl)], tmp_path / "run")  # resume of a finished run: nothing to do
+    assert server.stats.requests == 0 and again.stats["articles_skipped"] == 6
+    assert final_files(tmp_path / "run") == first
+    fresh = run(config, [str(jsonl)], tmp_path / "run2")  # a new run directory: every answer from the cache
+    assert server.stats.requests == 0 and fresh.stats["cache_hits"] == 18
+    assert final_files(tmp_path / "run2") == {**first, "manifest.json": first["manifest.json"]}
+    run(config, [str(jsonl)], tmp_path / "run3", cache=False)
+    assert server.stats.requests == 18
+
+
+def test_a_changed_prompt_or_model_is_named_and_refused(tmp_path: Path, store: Path, server):
+    jsonl = write_jsonl(tmp_path / "a.jsonl", 2)
+    run(batch_config(server.url, tmp_path), [str(jsonl)], tmp_path / "run")
+    prompts = tmp_path / "prompts"
+    shutil.copytree(PROMPTS_DIR, prompts)
+    judge = prompts / "judge_label.md"
+    judge.write_text(judge.read_text() + "\nBe careful.\n")
+    changed = batch_config(server.url, tmp_path, prompts_dir=prompts)
+    with pytest.raises(RunMismatchError, match=r"prompt_hashes\.judge_label"):
+        run(changed, [str(jsonl)], tmp_path / "run")
+    with pytest.raises(RunMismatchError, match=r"\bmodel\b"):
+        run(batch_config(server.url, tmp_path, model="other-model"), [str(jsonl)], tmp_path / "run")
+    # settings that change speed, not results, are not a change of run
+    assert run(batch_config(server.url, tmp_path, request_timeout=9, max_in_flight=3), [str(jsonl)], tmp_path / "run")
+    outcome = run(changed, [str(jsonl)], tmp_path / "run", allow_changes=True)
+    assert outcome.fatal is None
+
+
+def test_200_articles_through_injected_faults_lose_and_duplicate_nothing(tmp_path: Path, store: Path):
+    faults = FaultRates(
+        rate_limit_retry_after=0.01,
+        rate_limit=0.01,
+        http_500=0.02,
+        http_503=0.02,
+        slow=0.01,
+        hang=0.01,
+        malformed=0.03,
+        truncated=0.02,
+        length=0.02,
+    )
+    bad = [
+        {"id": "empty", "text": "   "},
+        {"id": "too-long", "text": "OVERSIZE " + article_text(500)},
+        {"id": "dup", "text": article_text(3), "date": "2024-05-01"},
+    ]
+    jsonl = write_jsonl(tmp_path / "a.jsonl", 200, extra=bad)
+    started = time.perf_counter()
+    with FakeOpenAIServer(faults=faults, slow_seconds=2.5) as server:
+        config = batch_config(server.url, tmp_path, request_timeout=1.5, max_retries=2, max_in_flight=12)
+        outcome = run(config, [str(jsonl)], tmp_path / "run")
+    elapsed = time.perf_counter() - started
+    assert outcome.fatal is None
+    assert set(server.stats.faults) == {f for f in FaultRates.__dataclass_fields__}, server.stats.faults
+    assert server.stats.peak_in_flight <= 12
+
+    lines = journal_lines(tmp_path / "run")
+    keys = [line["key"] for line in lines]
+    assert len(keys) == len(set(keys)) == 202  # 203 inputs, "dup" is a000's twin... of a003
+    summary = outcome.summary
+    counts = summary.articles
+    assert (counts.inputs, counts.unique, counts.pending) == (203, 202, 0)
+    assert counts.done + counts.failed == len(lines)
+    assert counts.failed == sum(line["status"] == "failed" for line in lines)
+    assert counts.incomplete == sum(line["status"] == "done" and not line["complete"] for line in lines)
+    inner = Counter(f["error_type"] for line in lines for f in line["failures"])
+    outer = Counter(line["error"]["error_type"] for line in lines if line["error"])
+    assert summary.failures_by_type == dict(inner + outer)
+    assert outer["InputError"] == 1 and inner["ContextLengthError"] == 1
+    assert sum(summary.verdicts.values()) == sum(sum(line["verdicts"].values()) for line in lines)
+    # every checkable claim is either judged or a recorded failure; every report on disk is in the index
+    for line in lines:
+        if line["status"] == "done":
+            judged = sum(line["verdicts"].values())
+            claim_failures = sum(1 for f in line["failures"] if f["stage"] == "judge")
+            assert judged + claim_failures == line["checkable"]
+    index = (tmp_path / "run" / "index.jsonl").read_text().splitlines()
+    assert len(index) == 203
+    reports = {json.loads(r)["report"] for r in index if "report" in json.loads(r)}
+    assert reports == {f"reports/{p.name}" for p in (tmp_path / "run" / "reports").iterdir()}
+    assert elapsed < 40
+
+
+def test_rejected_key_stops_the_run_and_marks_nothing_done(tmp_path: Path, store: Path, server):
+    jsonl = write_jsonl(tmp_path / "a.jsonl", 8)
+    server.fail_all = "auth"
+    outcome = run(batch_config(server.url, tmp_path), [str(jsonl)], tmp_path / "run")
+    assert isinstance(outcome.fatal, AuthenticationError)
+    assert read_journal(tmp_path / "run") == {}
+    assert outcome.summary.articles.pending == 8
+    assert server.stats.requests <= 2 * 16  # stopped at once, not after trying every article
+
+
+def test_exhausted_quota_stops_the_cli_with_exit_1_and_the_run_resumes(
+    tmp_path: Path, store: Path, server, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    monkeypatch.setattr(verify.verifier, "make_embedder", lambda name: HashEmbedder())
+    monkeypatch.setenv("VERIFY_API_KEY", "sk-test-not-a-real-key-123456")
+    monkeypatch.setenv("VERIFY_CALIBRATION", "off")
+    (tmp_path / "verify.toml").write_text(
+        f'kind_classifier = false\ncache_dir = "{tmp_path / "cache"}"\n'
+        "[prices.fake-model]\nprompt = 1.0\ncached = 0.5\ncompletion = 2.0\n"
+    )
+    first = write_jsonl(tmp_path / "a.jsonl", 4)
+    args = ["batch", "--run", str(tmp_path / "run"), "--base-url", server.url, "--model", "fake-model"]
+    args += ["--store", str(store), "--no-progress"]
+    assert main([*args, str(first)]) == 0
+    more = write_jsonl(tmp_path / "b.jsonl", 9)
+    server.fail_all = "quota"
+    assert main([*args, "--allow-changes", str(more)]) == 1
+    err = capsys.readouterr().err
+    assert "quota" in err and "re-run the same command to resume" in err
+    assert len(read_journal(tmp_path / "run")) == 4
+    server.fail_all = None
+    assert main([*args, "--allow-changes", str(more)]) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["articles"]["complete"] == 9 and len(journal_lines(tmp_path / "run")) == 9
+    assert summary["estimated_cost_usd"] > 0
+    table = capsys.readouterr().err
+    assert "est. cost" in table and "cache hits" in table
+
+
+def test_a_failed_article_is_recorded_and_the_cli_exits_3(
+    tmp_path: Path, store: Path, server, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    monkeypatch.setattr(verify.verifier, "make_embedder", lambda name: HashEmbedder())
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"n{i}.txt").write_text(article_text(i))
+    (folder / "binary.txt").write_bytes(b"\x00\x01\x02")
+    code = main(
+        [
+            "batch",
+            str(folder),
+            "--run",
+            str(tmp_path / "run"),
+            "--base-url",
+            server.url,
+            "--model",
+            "fake-model",
+            "--store",
+            str(store),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ]
+    )
+    assert code == 3
+    assert "1 article(s) failed" in capsys.readouterr().err
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["articles"]["complete"] == 3 and summary["articles"]["failed"] == 1
+    assert summary["failed_articles"][0]["stage"] == "input" and "binary" in summary["failed_articles"][0]["message"]
+
+
+# ----- concurrency -----------------------------------------------------------------------------
+class Delayed:
+    """A chat layer that delays requests whose prompt holds one of ``delays``' words."""
+
+    def __init__(self, inner: FakeChatModel, delays: dict[str, float]) -> None:
+        self.inner, self.delays, self.name = inner, delays, inner.name
+
+    async def acomplete(self, request: ChatRequest) -> ChatResult:
+        text = " ".join(m["content"] for m in request.messages)
+        await asyncio.sleep(sum(s for word, s in self.delays.items() if word in text))
+        return await self.inner.acomplete(request)
+
+
+def test_concurrent_checks_on_one_verifier_keep_their_own_timings(config: VerifyConfig, small_corpus: Path):
+    def extract(request: ChatRequest) -> dict:
+        sentence = request.messages[-1]["content"].splitlines()[-1]
+        number, text = sentence.removeprefix("TARGET ").split(": ", 1)
+        return extraction_answer([{"sentence": int(number), "claim": text.rstrip("."), "kind": "opinion"}])
+
+    chat = FakeChatModel().enqueue(extract, extract)
+    delayed = Delayed(chat, {"Sweden": 0.5, "Finland": 0.25})
+    verifier = verify.verifier.Verifier(config, chat=delayed, embedder=HashEmbedder())
+    verifier.ingest([small_corpus])
+
+    async def both():
+        return await asyncio.gather(
+            verifier.acheck("Sweden became the 32nd member of NATO on 7 March 2024."),
+            verifier.acheck("Finland became the 31st member of NATO on 4 April 2023."),
+        )
+
+    slow, fast = asyncio.run(both())
+    # shared timings would add one check's extraction time to the other's
+    assert 0.5 <= slow.run.timings["extract"] < 0.7
+    assert 0.25 <= fast.run.timings["extract"] < 0.45
+    assert slow.run.timings["total"] >= 0.5 > fast.run.timings["total"]
+
+
+def test_one_bound_on_requests_in_flight():
+    class Probe:
+        name = "probe"
+        now = peak = 0
+
+        async def acomplete(self, request: ChatRequest) -> ChatResult:
+            Probe.now += 1
+            Probe.peak = max(Probe.peak, Probe.now)
+            await asyncio.sleep(0.01)
+            Probe.now -= 1
+            return ChatResult("{}", Usage(calls=1))
+
+    limited = LimitedChatBackend(Probe(), max_in_flight=3)
+    request = ChatRequest(messages=[{"role": "user", "content": "x"}], schema={}, schema_name="x")
+
+    async def many():
+        await asyncio.gather(*(limited.acomplete(request) for _ in range(30)))
+
+    asyncio.run(many())
+    assert Probe.peak == 3 and limited.stats.sent == 30 and limited.stats.peak_in_flight == 3
+
+
+def test_requests_per_minute_limit_spaces_requests():
+    limiter = RateLimiter(1200)  # 20 per second, a burst of 20
+
+    async def take(n: int) -> float:
+        started = time.perf_counter()
+        for _ in range(n):
+            await limiter.acquire()
+        return time.perf_counter() - started
+
+    assert asyncio.run(take(20)) < 0.2
+    assert 0.4 < asyncio.run(take(10)) < 1.0
