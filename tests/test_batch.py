@@ -17,11 +17,11 @@ import verify.verifier
 from verify.batch.inputs import collect_inputs, group_items, in_shard
 from verify.batch.limits import LimitedChatBackend, RateLimiter
 from verify.batch.results import JOURNAL, Journal, ResultRecord, read_journal
-from verify.batch.rundir import RunMismatchError
+from verify.batch.rundir import RunInUseError, RunMismatchError, locked
 from verify.batch.runner import BatchOptions, run_batch
 from verify.cli import main
 from verify.config import VerifyConfig
-from verify.errors import AuthenticationError, InputError
+from verify.errors import AuthenticationError, InputError, StoreError
 from verify.llm import ChatRequest, ChatResult
 from verify.models import Usage
 from verify.testing import FakeChatModel, HashEmbedder, extraction_answer
@@ -234,7 +234,7 @@ def test_200_articles_through_injected_faults_lose_and_duplicate_nothing(tmp_pat
 
     lines = journal_lines(tmp_path / "run")
     keys = [line["key"] for line in lines]
-    assert len(keys) == len(set(keys)) == 202  # 203 inputs, "dup" is a000's twin... of a003
+    assert len(keys) == len(set(keys)) == 202  # 203 inputs; "dup" is a003 under another name
     summary = outcome.summary
     counts = summary.articles
     assert (counts.inputs, counts.unique, counts.pending) == (203, 202, 0)
@@ -400,3 +400,20 @@ def test_requests_per_minute_limit_spaces_requests():
 
     assert asyncio.run(take(20)) < 0.2
     assert 0.4 < asyncio.run(take(10)) < 1.0
+
+
+def test_a_second_process_on_one_run_directory_gets_a_clear_error(tmp_path: Path, store: Path, server):
+    jsonl = write_jsonl(tmp_path / "a.jsonl", 2)
+    with locked(tmp_path / "run"), pytest.raises(RunInUseError, match="in use by another verify process"):
+        run(batch_config(server.url, tmp_path), [str(jsonl)], tmp_path / "run")
+    assert server.stats.requests == 0
+    assert run(batch_config(server.url, tmp_path), [str(jsonl)], tmp_path / "run").fatal is None  # lock released
+
+
+def test_a_damaged_journal_line_before_the_end_is_an_error_not_skipped(tmp_path: Path):
+    with Journal(tmp_path) as journal:
+        journal.append(record("k1"))
+    path = tmp_path / JOURNAL
+    path.write_bytes(b'{"key": "broken"}\n' + path.read_bytes())
+    with pytest.raises(StoreError, match="line 1"):
+        read_journal(tmp_path)

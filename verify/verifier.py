@@ -310,10 +310,11 @@ class Verifier:
             article.date, article.date_source = article_date.value.isoformat(), article_date.source
         failures: list[ClaimFailure | WindowFailure] = list(extraction.failures)
         checkable = [c for c in extraction.claims if c.checkable]
-        evidence: dict[str, list[EvidencePassage]] = {}
-        with self._timed("retrieve"):
-            for claim in checkable:
-                evidence[claim.id] = [r.passage for r in retriever.retrieve(claim.text)]
+        with self._timed("retrieve"):  # in a worker thread: other checks' model calls go on meanwhile
+            found = await asyncio.to_thread(
+                lambda: [[r.passage for r in retriever.retrieve(c.text)] for c in checkable]
+            )
+            evidence = {claim.id: passages for claim, passages in zip(checkable, found, strict=True)}
         judge = self.make_judge()
         judge_usage = Usage()
         verdicts: list[Verdict] = []

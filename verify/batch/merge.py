@@ -13,7 +13,7 @@ from pathlib import Path
 from ..config import ModelPrice
 from ..errors import InputError
 from .results import Journal, read_journal
-from .rundir import RunMismatchError, differences, open_run, read_manifest
+from .rundir import Manifest, RunMismatchError, differences, locked, open_run, read_manifest
 from .summary import Summary, write_final
 
 
@@ -28,6 +28,11 @@ def merge_runs(target: Path, sources: list[Path], prices: dict[str, ModelPrice])
             changed.append("inputs")
         if changed:
             raise RunMismatchError(f"{source} differs from {sources[0]} in " + ", ".join(changed) + ": not merged")
+    with locked(target):
+        return _merge(target, sources, first, prices)
+
+
+def _merge(target: Path, sources: list[Path], first: Manifest, prices: dict[str, ModelPrice]) -> Summary:
     merged = open_run(target, first.model_copy(update={"shard": None}))
     records = read_journal(target)
     with Journal(target) as journal:

@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from ..errors import StoreError
 from ..models import Usage
 
 log = logging.getLogger("verify")
@@ -61,11 +62,11 @@ def read_journal(directory: Path) -> dict[str, ResultRecord]:
     for number, line in enumerate(lines, start=1):
         try:
             record = ResultRecord.model_validate_json(line)
-        except ValidationError:
+        except ValidationError as exc:
             if number == len(lines):
                 log.warning("%s: ignoring an unreadable last line", path)
                 continue
-            raise
+            raise StoreError(f"{path}: line {number} is not a result record; the journal is damaged") from exc
         records[record.key] = record
     return records
 

@@ -14,8 +14,12 @@ that changes results is refused with the differences named.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,7 @@ from ..render import write_json_atomic
 from .inputs import ArticleInput
 
 MANIFEST = "manifest.json"
+LOCK = ".lock"
 FORMAT = 1
 
 # Settings that change how fast a run goes or what it costs, never what it finds.
@@ -167,3 +172,31 @@ def read_manifest(directory: Path) -> Manifest:
         raise ConfigError(f"{directory} is not a run directory (no {MANIFEST})") from exc
     except ValueError as exc:
         raise ConfigError(f"{path} is not a valid manifest: {exc}") from exc
+
+
+class RunInUseError(VerifyError):
+    """Another process is running in this run directory."""
+
+    exit_code = 2
+
+
+@contextmanager
+def locked(directory: Path) -> Iterator[None]:
+    """Hold the run directory for this process (an advisory lock the kernel drops when the process
+    dies, so a killed run never leaves it locked). A second process gets a clear error."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise RunInUseError(
+                f"run directory {directory} is in use by another verify process (pid {holder}); "
+                "give each worker its own directory (--shard K/N) and join them with 'verify runs merge'"
+            ) from exc
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)

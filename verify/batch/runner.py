@@ -28,7 +28,7 @@ from .cache import CachingChatBackend, ResponseCache
 from .inputs import ArticleInput, WorkItem, group_items, in_shard
 from .limits import LimitedChatBackend, default_in_flight
 from .results import FailureRecord, Journal, ResultRecord, read_journal
-from .rundir import Manifest, build_manifest, open_run
+from .rundir import Manifest, build_manifest, locked, open_run
 from .summary import Summary, report_files, report_json, write_final, write_stats
 
 log = logging.getLogger("verify")
@@ -75,9 +75,21 @@ def run_batch(verifier: Verifier, inputs: list[ArticleInput], options: BatchOpti
 
 async def arun_batch(verifier: Verifier, inputs: list[ArticleInput], options: BatchOptions) -> BatchOutcome:
     started, wall = datetime.now(UTC), time.perf_counter()
-    cfg = verifier.config
     items = [i for i in group_items(inputs) if in_shard(i.key, options.shard)]
     verifier.retriever()  # a missing or empty collection stops the run before anything is recorded
+    with locked(options.run_dir):
+        return await _run_locked(verifier, inputs, items, options, started, wall)
+
+
+async def _run_locked(
+    verifier: Verifier,
+    inputs: list[ArticleInput],
+    items: list[WorkItem],
+    options: BatchOptions,
+    started: datetime,
+    wall: float,
+) -> BatchOutcome:
+    cfg = verifier.config
     manifest = open_run(
         options.run_dir, build_manifest(verifier, inputs, options.shard), allow_changes=options.allow_changes
     )
