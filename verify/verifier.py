@@ -389,6 +389,8 @@ class Verifier:
             trace.stage = outer
 
     def close(self) -> None:
+        if self._store is not None:
+            self._store.release()
         if self._server is not None:
             self._server.close()
             self._server = None
