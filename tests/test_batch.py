@@ -15,7 +15,7 @@ from conftest import PROMPTS_DIR
 
 import verify.verifier
 from verify.batch.inputs import collect_inputs, group_items, in_shard
-from verify.batch.limits import LimitedChatBackend, RateLimiter
+from verify.batch.limits import LimitedChatBackend, RateLimiter, estimate_tokens
 from verify.batch.results import JOURNAL, Journal, ResultRecord, read_journal
 from verify.batch.rundir import RunInUseError, RunMismatchError, locked
 from verify.batch.runner import BatchOptions, run_batch
@@ -42,7 +42,7 @@ def server():
 def run(config: VerifyConfig, specs: list[str], run_dir: Path, **options):
     inputs = collect_inputs(specs, max_chars=config.max_article_chars)
     with verify.verifier.Verifier(config, embedder=HashEmbedder()) as verifier:
-        return run_batch(verifier, inputs, BatchOptions(run_dir=run_dir, progress=False, **options))
+        return run_batch(verifier, inputs, BatchOptions(run_dir=run_dir, **{"progress": False, **options}))
 
 
 def journal_lines(run_dir: Path) -> list[dict]:
@@ -417,3 +417,51 @@ def test_a_damaged_journal_line_before_the_end_is_an_error_not_skipped(tmp_path:
     path.write_bytes(b'{"key": "broken"}\n' + path.read_bytes())
     with pytest.raises(StoreError, match="line 1"):
         read_journal(tmp_path)
+
+
+def test_the_same_file_given_twice_is_one_input(tmp_path: Path):
+    (tmp_path / "one.txt").write_text(article_text(1))
+    inputs = collect_inputs([str(tmp_path / "one.txt"), str(tmp_path), str(tmp_path / "*.txt")], max_chars=10_000)
+    assert [a.id for a in inputs] == [str(tmp_path / "one.txt")]
+
+
+def test_retry_failed_redoes_incomplete_articles_and_the_last_record_counts(tmp_path: Path, store: Path, server):
+    jsonl = write_jsonl(tmp_path / "a.jsonl", 3, extra=[{"id": "refused", "text": "OVERSIZE " + article_text(7)}])
+    first = run(batch_config(server.url, tmp_path), [str(jsonl)], tmp_path / "run")
+    assert (first.summary.articles.complete, first.summary.articles.incomplete) == (3, 1)
+    server.reset_stats()
+    again = run(batch_config(server.url, tmp_path), [str(jsonl)], tmp_path / "run", retry_failed=True)
+    assert server.stats.by_kind == {"claims": 1}  # only the incomplete article, and its refusal is not cached
+    assert again.summary.articles == first.summary.articles
+    assert len(journal_lines(tmp_path / "run")) == 5
+    assert len((tmp_path / "run" / "index.jsonl").read_text().splitlines()) == 4
+
+
+def test_progress_bar_on_request(tmp_path: Path, store: Path, server, capsys: pytest.CaptureFixture[str]):
+    jsonl = write_jsonl(tmp_path / "a.jsonl", 3)
+    outcome = run(batch_config(server.url, tmp_path), [str(jsonl)], tmp_path / "run", progress=None)
+    assert outcome.summary.articles.complete == 3
+    assert capsys.readouterr().err == ""  # not a terminal: no bar
+    run(batch_config(server.url, tmp_path), [str(jsonl)], tmp_path / "run2", progress=True)
+    err = capsys.readouterr().err
+    assert "articles" in err and "3/3" in err and "claims=6" in err
+
+
+def test_tokens_per_minute_limit_charges_the_estimate():
+    class Instant:
+        name = "instant"
+
+        async def acomplete(self, request: ChatRequest) -> ChatResult:
+            return ChatResult("{}", Usage(calls=1))
+
+    request = ChatRequest(messages=[{"role": "user", "content": "x" * 400}], schema={}, schema_name="x", max_tokens=100)
+    assert estimate_tokens(request) == 200
+    limited = LimitedChatBackend(Instant(), max_in_flight=4, tokens_per_minute=60_000)  # 1,000/s, burst 10,000
+
+    async def many(n: int) -> float:
+        started = time.perf_counter()
+        await asyncio.gather(*(limited.acomplete(request) for _ in range(n)))
+        return time.perf_counter() - started
+
+    assert asyncio.run(many(50)) < 0.3  # 10,000 tokens: the burst
+    assert 0.8 < asyncio.run(many(5)) < 1.5  # 1,000 more at 1,000 a second

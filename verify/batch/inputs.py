@@ -98,10 +98,15 @@ def collect_inputs(specs: list[str], *, max_chars: int, date: str | None = None)
     if date is not None:
         out = [a if a.date else a.model_copy(update={"date": date}) for a in out]
     seen: dict[str, str] = {}
+    unique = []
     for article in out:
-        if seen.setdefault(article.id, article.key) != article.key:
-            raise InputError(f"two different articles are both named {article.id!r}")
-    return out
+        if article.id in seen:  # the same file given twice is one input; another article by its name is an error
+            if seen[article.id] != article.key:
+                raise InputError(f"two different articles are both named {article.id!r}")
+            continue
+        seen[article.id] = article.key
+        unique.append(article)
+    return unique
 
 
 _KNOWN = set(ArticleInput.model_fields) - {"metadata", "problem"}

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import FATAL, BackendError, VerifyError
+from ..errors import FATAL, BackendError, StoreError, VerifyError
 from ..models import Report, Usage
 from ..render import write_json_atomic
 from ..verifier import CheckTrace, Verifier
@@ -134,6 +134,8 @@ async def _run_locked(
                         group.create_task(one(item))
             except* FATAL as eg:
                 fatal = eg.exceptions[0]  # type: ignore[assignment]
+            except* OSError as eg:  # the run directory cannot be written (disk full, permissions)
+                fatal = StoreError(f"cannot write to the run directory {options.run_dir}: {eg.exceptions[0]}")
     finally:
         if cache is not None:
             cache.close()
