@@ -465,3 +465,15 @@ def test_tokens_per_minute_limit_charges_the_estimate():
 
     assert asyncio.run(many(50)) < 0.3  # 10,000 tokens: the burst
     assert 0.8 < asyncio.run(many(5)) < 1.5  # 1,000 more at 1,000 a second
+
+
+def test_one_verifier_serves_two_runs_and_is_left_as_it_was(tmp_path: Path, store: Path, server):
+    config = batch_config(server.url, tmp_path)
+    inputs = collect_inputs([str(write_jsonl(tmp_path / "a.jsonl", 2))], max_chars=10_000)
+    with verify.verifier.Verifier(config, embedder=HashEmbedder()) as verifier:
+        backend = verifier.chat
+        first = run_batch(verifier, inputs, BatchOptions(run_dir=tmp_path / "r1", progress=False))
+        assert verifier.chat is backend
+        second = run_batch(verifier, inputs, BatchOptions(run_dir=tmp_path / "r2", progress=False))
+        assert verifier.chat is backend
+    assert first.stats["cache_misses"] == 6 and second.stats["cache_hits"] == 6 and server.stats.requests == 6

@@ -137,11 +137,12 @@ async def _run_locked(
             except* OSError as eg:  # the run directory cannot be written (disk full, permissions)
                 fatal = StoreError(f"cannot write to the run directory {options.run_dir}: {eg.exceptions[0]}")
     finally:
+        verifier.wrap_chat(lambda _: inner)  # the Verifier goes back to its own backend, usable after the run
         if cache is not None:
             cache.close()
         aclose = getattr(inner, "aclose", None)
         if aclose is not None:
-            await aclose()
+            await aclose()  # the HTTP pool belongs to this event loop
     price = cfg.prices.get(manifest.model)
     summary = write_final(options.run_dir, manifest, records, price)
     stats = {
