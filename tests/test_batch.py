@@ -24,6 +24,7 @@ from verify.config import VerifyConfig
 from verify.errors import AuthenticationError, InputError, StoreError
 from verify.llm import ChatRequest, ChatResult
 from verify.models import Usage
+from verify.retrieval import HybridRetriever
 from verify.testing import FakeChatModel, HashEmbedder, extraction_answer
 from verify.testing_server import FakeOpenAIServer, FaultRates
 
@@ -477,3 +478,25 @@ def test_one_verifier_serves_two_runs_and_is_left_as_it_was(tmp_path: Path, stor
         second = run_batch(verifier, inputs, BatchOptions(run_dir=tmp_path / "r2", progress=False))
         assert verifier.chat is backend
     assert first.stats["cache_misses"] == 6 and second.stats["cache_hits"] == 6 and server.stats.requests == 6
+
+
+def test_an_article_failing_in_retrieval_is_recorded_with_its_stage_and_the_batch_goes_on(
+    tmp_path: Path, store: Path, server, monkeypatch: pytest.MonkeyPatch
+):
+    original = HybridRetriever.retrieve
+
+    def retrieve(self, query: str):
+        if "vote of 151" in query:  # article a001
+            raise RuntimeError("index damaged")
+        return original(self, query)
+
+    monkeypatch.setattr(HybridRetriever, "retrieve", retrieve)
+    outcome = run(batch_config(server.url, tmp_path), [str(write_jsonl(tmp_path / "a.jsonl", 4))], tmp_path / "run")
+    assert outcome.fatal is None
+    assert (outcome.summary.articles.complete, outcome.summary.articles.failed) == (3, 1)
+    failed = outcome.summary.failed_articles[0]
+    assert (failed.names, failed.stage, failed.error_type) == (["a001"], "retrieve", "RuntimeError")
+    assert outcome.summary.failures_by_stage == {"retrieve": 1}
+    index = [json.loads(line) for line in (tmp_path / "run" / "index.jsonl").read_text().splitlines()]
+    assert index[1]["status"] == "failed" and "report" not in index[1]
+    assert not (tmp_path / "run" / "reports" / "a001.report.json").exists()

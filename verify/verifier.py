@@ -79,7 +79,6 @@ class Verifier:
         self._retriever: HybridRetriever | None = None
         self._server: EmbeddedServer | None = None
         self._lock = threading.Lock()
-        self._chat_wrappers: list[Callable[[ChatBackend], ChatBackend]] = []
         # timings of the check that finished last (concurrent checks: see report.run.timings)
         self.timings: dict[str, float] = {}
         self.extract_prompt: PromptTemplate = load_prompt(self.config.prompts_dir, "extract_claims")
@@ -98,20 +97,15 @@ class Verifier:
     def chat(self) -> ChatBackend:
         with self._lock:
             if self._chat is None:
-                chat = self._build_chat()
-                for wrap in self._chat_wrappers:
-                    chat = wrap(chat)
-                self._chat = chat
+                self._chat = self._build_chat()
             return self._chat
 
     def wrap_chat(self, wrap: Callable[[ChatBackend], ChatBackend]) -> None:
-        """Put a layer (cache, rate limit, counter) around the chat backend every stage uses; it
-        applies to the backend built on first use, or at once to an injected or already built one."""
+        """Replace the chat backend every stage uses by ``wrap(backend)`` (a cache, a rate limit, a
+        counter around it); the backend is built first if it was not yet."""
+        chat = self.chat
         with self._lock:
-            if self._chat is None:
-                self._chat_wrappers.append(wrap)
-            else:
-                self._chat = wrap(self._chat)
+            self._chat = wrap(chat)
 
     @property
     def embedder(self) -> Embedder:
@@ -373,11 +367,10 @@ class Verifier:
     # ----- lifecycle ----------------------------------------------------------------------------
     @contextmanager
     def _timed(self, stage: str) -> Iterator[None]:
-        """Time a stage into the running check's trace (a component load outside any check is not
-        recorded); the stage stays set when it raises."""
+        """Time a stage into the running check's trace and mark it as the stage the check is in (a
+        component load outside any check is not recorded)."""
         trace = _TRACE.get()
         started = time.perf_counter()
-        outer = trace.stage if trace is not None else None
         if trace is not None:
             trace.stage = stage
         try:
@@ -385,8 +378,6 @@ class Verifier:
         finally:
             if trace is not None:
                 trace.timings[stage] = trace.timings.get(stage, 0.0) + time.perf_counter() - started
-        if trace is not None:  # left normally: back to the enclosing stage
-            trace.stage = outer
 
     def close(self) -> None:
         if self._store is not None:
