@@ -16,6 +16,7 @@ from conftest import PROMPTS_DIR
 import verify.verifier
 from verify.batch.inputs import collect_inputs, group_items, in_shard
 from verify.batch.limits import LimitedChatBackend, RateLimiter, estimate_tokens
+from verify.batch.merge import merge_runs
 from verify.batch.results import JOURNAL, Journal, ResultRecord, read_journal
 from verify.batch.rundir import RunInUseError, RunMismatchError, locked
 from verify.batch.runner import BatchOptions, run_batch
@@ -500,3 +501,12 @@ def test_an_article_failing_in_retrieval_is_recorded_with_its_stage_and_the_batc
     index = [json.loads(line) for line in (tmp_path / "run" / "index.jsonl").read_text().splitlines()]
     assert index[1]["status"] == "failed" and "report" not in index[1]
     assert not (tmp_path / "run" / "reports" / "a001.report.json").exists()
+
+
+def test_merge_refuses_shards_made_with_another_model(tmp_path: Path, store: Path, server):
+    jsonl = str(write_jsonl(tmp_path / "a.jsonl", 4))
+    run(batch_config(server.url, tmp_path), [jsonl], tmp_path / "s1", shard=(1, 2))
+    run(batch_config(server.url, tmp_path, model="other-model"), [jsonl], tmp_path / "s2", shard=(2, 2))
+    with pytest.raises(RunMismatchError, match=r"s2 differs .* in .*\bmodel\b"):
+        merge_runs(tmp_path / "merged", [tmp_path / "s1", tmp_path / "s2"], {})
+    assert not (tmp_path / "merged" / "results.jsonl").exists()

@@ -28,7 +28,7 @@ from .cache import CachingChatBackend, ResponseCache
 from .inputs import ArticleInput, WorkItem, group_items, in_shard
 from .limits import LimitedChatBackend, default_in_flight
 from .results import FailureRecord, Journal, ResultRecord, read_journal
-from .rundir import Manifest, build_manifest, locked, open_run
+from .rundir import build_manifest, locked, open_run
 from .summary import Summary, report_files, report_json, write_final, write_stats
 
 log = logging.getLogger("verify")
@@ -241,4 +241,4 @@ def _bar(total: int, enabled: bool | None) -> Any:
     return tqdm(total=total, desc="articles", unit="article", file=sys.stderr, dynamic_ncols=True)
 
 
-__all__ = ["BatchOptions", "BatchOutcome", "Manifest", "arun_batch", "endpoint_identity", "run_batch"]
+__all__ = ["BatchOptions", "BatchOutcome", "arun_batch", "endpoint_identity", "run_batch"]

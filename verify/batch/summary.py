@@ -89,11 +89,6 @@ class Summary(BaseModel):
     usage: Usage = Field(default_factory=Usage, description="model work behind the results (cache hits included)")
     estimated_cost_usd: float | None = None
 
-    @property
-    def exit_problems(self) -> int:
-        """Articles that failed or are incomplete."""
-        return self.articles.failed + self.articles.incomplete
-
 
 def estimate_cost(usage: Usage, price: ModelPrice | None) -> float | None:
     if price is None:
