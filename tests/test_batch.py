@@ -20,8 +20,9 @@ from verify.batch.merge import merge_runs
 from verify.batch.results import JOURNAL, Journal, ResultRecord, read_journal
 from verify.batch.rundir import RunInUseError, RunMismatchError, locked
 from verify.batch.runner import BatchOptions, run_batch
+from verify.batch.summary import estimate_cost
 from verify.cli import main
-from verify.config import VerifyConfig
+from verify.config import ModelPrice, VerifyConfig
 from verify.errors import AuthenticationError, InputError, StoreError
 from verify.llm import ChatRequest, ChatResult
 from verify.models import Usage
@@ -246,7 +247,8 @@ def test_200_articles_through_injected_faults_lose_and_duplicate_nothing(tmp_pat
     inner = Counter(f["error_type"] for line in lines for f in line["failures"])
     outer = Counter(line["error"]["error_type"] for line in lines if line["error"])
     assert summary.failures_by_type == dict(inner + outer)
-    assert outer["InputError"] == 1 and inner["ContextLengthError"] == 1
+    assert outer == {"InputError": 1}  # no fault escapes its window or claim to fail a whole article
+    assert inner["ContextLengthError"] == 1
     assert sum(summary.verdicts.values()) == sum(sum(line["verdicts"].values()) for line in lines)
     # every checkable claim is either judged or a recorded failure; every report on disk is in the index
     for line in lines:
@@ -297,7 +299,7 @@ def test_exhausted_quota_stops_the_cli_with_exit_1_and_the_run_resumes(
     assert summary["articles"]["complete"] == 9 and len(journal_lines(tmp_path / "run")) == 9
     assert summary["estimated_cost_usd"] > 0
     table = capsys.readouterr().err
-    assert "est. cost" in table and "cache hits" in table
+    assert "est. cost" in table and "cache hits" in table and "cost this run  $" in table
 
 
 def test_a_failed_article_is_recorded_and_the_cli_exits_3(
@@ -510,3 +512,30 @@ def test_merge_refuses_shards_made_with_another_model(tmp_path: Path, store: Pat
     with pytest.raises(RunMismatchError, match=r"s2 differs .* in .*\bmodel\b"):
         merge_runs(tmp_path / "merged", [tmp_path / "s1", tmp_path / "s2"], {})
     assert not (tmp_path / "merged" / "results.jsonl").exists()
+
+
+def test_cost_estimate_prices_fresh_cached_and_completion_tokens():
+    usage = Usage(prompt_tokens=3_000_000, cached_tokens=1_000_000, completion_tokens=500_000)
+    price = ModelPrice(prompt=1.0, cached=0.25, completion=4.0)
+    assert estimate_cost(usage, price) == 2.0 + 0.25 + 2.0
+    assert estimate_cost(usage, ModelPrice(prompt=1.0, completion=0.0)) == 3.0  # cached at the prompt price
+    assert estimate_cost(usage, None) is None
+
+
+def test_an_answer_cut_by_the_token_limit_splits_the_window_and_fails_only_its_claim(
+    tmp_path: Path, store: Path, server
+):
+    text = (
+        "Finland became the 31st member of NATO on 4 April 2023. "
+        "Sweden became a LONGWINDED member of NATO in March 2024. "
+        "NATO leaders met in Vilnius in July 2023."
+    )
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text(json.dumps({"id": "cut", "text": text}) + "\n")
+    outcome = run(batch_config(server.url, tmp_path), [str(jsonl)], tmp_path / "run")
+    report = json.loads((tmp_path / "run" / "reports" / "cut.report.json").read_text())
+    assert len(report["claims"]) == 3  # the 3-sentence window was cut, split, and its halves answered
+    assert server.stats.by_kind["claims"] >= 3
+    assert [(f["stage"], f["error_type"]) for f in report["failures"]] == [("judge", "TruncatedOutputError")]
+    assert len(report["verdicts"]) == 2
+    assert (outcome.summary.articles.incomplete, outcome.summary.articles.failed) == (1, 0)

@@ -129,6 +129,12 @@ class OpenAIChatBackend:
         started = time.perf_counter()
         try:
             message = await self._client().bind(**kwargs).ainvoke(messages)
+        except openai.LengthFinishReasonError as exc:
+            # the client refuses to parse a schema answer cut by the token limit: hand back what was
+            # written, marked "length", so the caller splits the work instead of failing the article
+            return _cut_result(exc.completion, time.perf_counter() - started)
+        except openai.ContentFilterFinishReasonError as exc:
+            raise BackendError("the endpoint's content filter stopped the answer") from exc
         except openai.AuthenticationError as exc:
             raise AuthenticationError(f"the endpoint rejected the API key ({exc.status_code})") from exc
         except openai.APITimeoutError as exc:
@@ -170,6 +176,24 @@ class OpenAIChatBackend:
         client = getattr(llm, "http_async_client", None) if llm is not None else None
         if client is not None:
             await client.aclose()
+
+
+def _cut_result(completion: Any, elapsed: float) -> ChatResult:
+    choice = completion.choices[0] if completion.choices else None
+    usage = completion.usage
+    details = getattr(usage, "prompt_tokens_details", None) if usage else None
+    return ChatResult(
+        text=(choice.message.content or "") if choice else "",
+        usage=Usage(
+            calls=1,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            cached_tokens=(getattr(details, "cached_tokens", 0) or 0) if details else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            model_seconds=elapsed,
+        ),
+        model=completion.model,
+        finish_reason="length",
+    )
 
 
 def _error_code(exc: openai.APIStatusError) -> str | None:

@@ -28,6 +28,7 @@ from typing import Any
 OPINION_WORDS = ("reckless", "should", "shameful", "best")
 LABELS = ("supported", "disputed", "unverifiable")
 CONTEXT_MARKER = "OVERSIZE"  # a request holding this word is refused as too long for the context
+CUT_MARKER = "LONGWINDED"  # an answer to a request holding it is cut by the token limit (one-sentence windows excepted)
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,8 @@ class FakeOpenAIServer:
         if CONTEXT_MARKER in text_in:
             return 400, {}, _error("This model's maximum context length is 4096 tokens", "context_length_exceeded"), 0
         fault = self._draw(raw)
+        if CUT_MARKER in text_in and (kind != "claims" or len(re.findall(r"^TARGET ", text_in, re.MULTILINE)) > 1):
+            fault = "length"
         if fault:
             with self._lock:
                 self.stats.faults[fault] += 1

@@ -130,14 +130,9 @@ def render_table(summary: Summary, stats: dict[str, Any] | None) -> str:
             + (", ".join(f"{n} {label}" for label, n in summary.verdicts.items()) or "none judged"),
         ),
         ("failures", ", ".join(f"{n} {t}" for t, n in summary.failures_by_type.items()) or "none"),
-        ("model calls", f"{u.calls} behind the results"),
-        ("tokens", f"{u.prompt_tokens} prompt ({u.cached_tokens} cached), {u.completion_tokens} completion"),
-        (
-            "est. cost",
-            f"${summary.estimated_cost_usd:.4f}"
-            if summary.estimated_cost_usd is not None
-            else f'no [prices."{summary.model}"] in verify.toml',
-        ),
+        ("model calls", f"{u.calls} behind the results (cache hits included)"),
+        ("tokens", _tokens(u.prompt_tokens, u.cached_tokens, u.completion_tokens)),
+        ("est. cost", _cost(summary.estimated_cost_usd, summary.model)),
     ]
     if stats is not None:
         rows += [
@@ -151,6 +146,19 @@ def render_table(summary: Summary, stats: dict[str, Any] | None) -> str:
                 f"{stats['requests_sent']} sent ({stats['requests_failed']} failed), "
                 f"{stats['cache_hits']} cache hits, peak {stats['peak_in_flight']}/{stats['max_in_flight']} in flight",
             ),
+            (
+                "tokens sent",
+                _tokens(*(stats["usage_sent"][k] for k in ("prompt_tokens", "cached_tokens", "completion_tokens"))),
+            ),
+            ("cost this run", _cost(stats["estimated_cost_usd_sent"], summary.model)),
         ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _tokens(prompt: int, cached: int, completion: int) -> str:
+    return f"{prompt} prompt ({cached} cached), {completion} completion"
+
+
+def _cost(value: float | None, model: str) -> str:
+    return f"${value:.4f}" if value is not None else f'no [prices."{model}"] in verify.toml'

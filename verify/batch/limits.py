@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..config import VerifyConfig
 from ..llm import ChatBackend, ChatRequest, ChatResult
+from ..models import Usage
 
 REMOTE_IN_FLIGHT = 16
 
@@ -58,6 +59,7 @@ class RequestStats:
     failed: int = 0
     peak_in_flight: int = 0
     in_flight: int = 0
+    usage: Usage = field(default_factory=Usage)  # of the answers received: what this process paid for
 
 
 class LimitedChatBackend:
@@ -90,7 +92,9 @@ class LimitedChatBackend:
             self.stats.in_flight += 1
             self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
             try:
-                return await self.inner.acomplete(request)
+                result = await self.inner.acomplete(request)
+                self.stats.usage.add(result.usage)
+                return result
             except BaseException:
                 self.stats.failed += 1
                 raise

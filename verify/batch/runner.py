@@ -29,7 +29,7 @@ from .inputs import ArticleInput, WorkItem, group_items, in_shard
 from .limits import LimitedChatBackend, default_in_flight
 from .results import FailureRecord, Journal, ResultRecord, read_journal
 from .rundir import build_manifest, locked, open_run
-from .summary import Summary, report_files, report_json, write_final, write_stats
+from .summary import Summary, estimate_cost, report_files, report_json, write_final, write_stats
 
 log = logging.getLogger("verify")
 
@@ -154,6 +154,8 @@ async def _run_locked(
         "articles_skipped": len(items) - len(todo),
         "requests_sent": limited.stats.sent,
         "requests_failed": limited.stats.failed,
+        "usage_sent": limited.stats.usage.model_dump(exclude={"model_seconds"}),
+        "estimated_cost_usd_sent": estimate_cost(limited.stats.usage, price),
         "max_in_flight": limited.max_in_flight,
         "peak_in_flight": limited.stats.peak_in_flight,
         "cache_hits": caching.stats.hits if caching else 0,
