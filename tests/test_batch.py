@@ -23,7 +23,7 @@ from verify.batch.runner import BatchOptions, run_batch
 from verify.batch.summary import estimate_cost
 from verify.cli import main
 from verify.config import ModelPrice, VerifyConfig
-from verify.errors import AuthenticationError, InputError, StoreError
+from verify.errors import AuthenticationError, EndpointUnreachableError, InputError, StoreError
 from verify.llm import ChatRequest, ChatResult
 from verify.models import Usage
 from verify.retrieval import HybridRetriever
@@ -539,3 +539,19 @@ def test_an_answer_cut_by_the_token_limit_splits_the_window_and_fails_only_its_c
     assert [(f["stage"], f["error_type"]) for f in report["failures"]] == [("judge", "TruncatedOutputError")]
     assert len(report["verdicts"]) == 2
     assert (outcome.summary.articles.incomplete, outcome.summary.articles.failed) == (1, 0)
+
+
+def test_an_endpoint_that_goes_away_stops_the_run_and_the_same_command_resumes(tmp_path: Path, store: Path):
+    jsonl = str(write_jsonl(tmp_path / "a.jsonl", 6))
+    server = FakeOpenAIServer().start()
+    port = int(server.url.rsplit(":", 1)[1].split("/")[0])
+    config = batch_config(server.url, tmp_path, max_retries=0)
+    first = run(config, [str(write_jsonl(tmp_path / "first.jsonl", 2))], tmp_path / "warm")
+    assert first.fatal is None
+    server.stop()
+    stopped = run(config, [jsonl], tmp_path / "run")
+    assert isinstance(stopped.fatal, EndpointUnreachableError)
+    assert read_journal(tmp_path / "run") == {} and stopped.summary.articles.pending == 6
+    with FakeOpenAIServer(port=port):
+        resumed = run(config, [jsonl], tmp_path / "run")
+    assert resumed.fatal is None and resumed.summary.articles.complete == 6
