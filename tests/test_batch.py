@@ -227,8 +227,8 @@ def test_200_articles_through_injected_faults_lose_and_duplicate_nothing(tmp_pat
     ]
     jsonl = write_jsonl(tmp_path / "a.jsonl", 200, extra=bad)
     started = time.perf_counter()
-    with FakeOpenAIServer(faults=faults, slow_seconds=2.5) as server:
-        config = batch_config(server.url, tmp_path, request_timeout=1.5, max_retries=2, max_in_flight=12)
+    with FakeOpenAIServer(faults=faults, slow_seconds=1.5) as server:
+        config = batch_config(server.url, tmp_path, request_timeout=1.0, max_retries=2, max_in_flight=12)
         outcome = run(config, [str(jsonl)], tmp_path / "run")
     elapsed = time.perf_counter() - started
     assert outcome.fatal is None
