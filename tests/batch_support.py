@@ -10,6 +10,9 @@ from pathlib import Path
 
 from conftest import ROOT, write_small_corpus
 
+from verify.batch.inputs import collect_inputs
+from verify.batch.results import JOURNAL
+from verify.batch.runner import BatchOptions, BatchOutcome, run_batch
 from verify.config import VerifyConfig
 from verify.testing import HashEmbedder
 from verify.verifier import Verifier
@@ -75,10 +78,27 @@ def cli_command(*args: str) -> list[str]:
 def cli_env(url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VERIFY_", "OPENAI_"))}
     env.update(
-        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p),
         VERIFY_BASE_URL=url,
         VERIFY_MODEL="fake-model",
         VERIFY_API_KEY="sk-test-not-a-real-key-123456",
         VERIFY_CALIBRATION="off",
     )
     return env
+
+
+def run(config: VerifyConfig, specs: list[str], run_dir: Path, **options) -> BatchOutcome:
+    inputs = collect_inputs(specs, max_chars=config.max_article_chars)
+    with Verifier(config, embedder=HashEmbedder()) as verifier:
+        return run_batch(verifier, inputs, BatchOptions(run_dir=run_dir, **{"progress": False, **options}))
+
+
+def journal_lines(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / JOURNAL).read_text().splitlines()]
+
+
+def final_files(run_dir: Path) -> dict[str, bytes]:
+    """Every output that must not differ between two runs of the same work."""
+    names = ["manifest.json", "index.jsonl", "summary.json"]
+    names += sorted(str(p.relative_to(run_dir)) for p in (run_dir / "reports").iterdir())
+    return {name: (run_dir / name).read_bytes() for name in names}

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from batch_support import article_text, batch_config, ingest_store, write_jsonl
+from batch_support import article_text, batch_config, final_files, ingest_store, journal_lines, run, write_jsonl
 from conftest import PROMPTS_DIR
 
 import verify.verifier
@@ -40,23 +40,6 @@ def store(tmp_path: Path) -> Path:
 def server():
     with FakeOpenAIServer() as srv:
         yield srv
-
-
-def run(config: VerifyConfig, specs: list[str], run_dir: Path, **options):
-    inputs = collect_inputs(specs, max_chars=config.max_article_chars)
-    with verify.verifier.Verifier(config, embedder=HashEmbedder()) as verifier:
-        return run_batch(verifier, inputs, BatchOptions(run_dir=run_dir, **{"progress": False, **options}))
-
-
-def journal_lines(run_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / JOURNAL).read_text().splitlines()]
-
-
-def final_files(run_dir: Path) -> dict[str, bytes]:
-    """Every output that must not differ between two runs of the same work."""
-    names = ["manifest.json", "index.jsonl", "summary.json"]
-    names += sorted(str(p.relative_to(run_dir)) for p in (run_dir / "reports").iterdir())
-    return {name: (run_dir / name).read_bytes() for name in names}
 
 
 # ----- inputs ----------------------------------------------------------------------------------

@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from batch_support import cli_command, cli_env, ingest_store, write_jsonl
-from test_batch import final_files, journal_lines
+from batch_support import cli_command, cli_env, final_files, ingest_store, journal_lines, write_jsonl
 
 import verify.verifier
 from verify.cli import main

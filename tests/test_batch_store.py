@@ -12,9 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from batch_support import batch_config, write_jsonl
+from batch_support import batch_config, run, write_jsonl
 from conftest import write_small_corpus
-from test_batch import run
 
 from verify.config import VerifyConfig
 from verify.errors import StoreError
