@@ -14,6 +14,7 @@ from batch_support import article_text, batch_config, final_files, ingest_store,
 from conftest import PROMPTS_DIR
 
 import verify.verifier
+from verify.batch.cache import CachingChatBackend, ResponseCache
 from verify.batch.inputs import collect_inputs, group_items, in_shard
 from verify.batch.limits import LimitedChatBackend, RateLimiter, estimate_tokens
 from verify.batch.merge import merge_runs
@@ -23,7 +24,7 @@ from verify.batch.runner import BatchOptions, run_batch
 from verify.batch.summary import estimate_cost
 from verify.cli import main
 from verify.config import ModelPrice, VerifyConfig
-from verify.errors import AuthenticationError, EndpointUnreachableError, InputError, StoreError
+from verify.errors import AuthenticationError, BackendError, EndpointUnreachableError, InputError, StoreError
 from verify.llm import ChatRequest, ChatResult
 from verify.models import Usage
 from verify.retrieval import HybridRetriever
@@ -538,3 +539,31 @@ def test_an_endpoint_that_goes_away_stops_the_run_and_the_same_command_resumes(t
     with FakeOpenAIServer(port=port):
         resumed = run(config, [jsonl], tmp_path / "run")
     assert resumed.fatal is None and resumed.summary.articles.complete == 6
+
+
+def test_identical_requests_in_flight_at_once_are_sent_once(tmp_path: Path):
+    class Slow:
+        name = "slow"
+        calls = 0
+
+        async def acomplete(self, request: ChatRequest) -> ChatResult:
+            Slow.calls += 1
+            await asyncio.sleep(0.05)
+            if "fail" in request.messages[0]["content"] and Slow.calls == 1:
+                raise BackendError("the model endpoint answered 500")
+            return ChatResult('{"label": "supported"}', Usage(calls=1))
+
+    caching = CachingChatBackend(Slow(), ResponseCache(tmp_path), endpoint="e", temperature=0.0)
+
+    def request(text: str) -> ChatRequest:
+        return ChatRequest(messages=[{"role": "user", "content": text}], schema={}, schema_name="verdict")
+
+    async def same(text: str, n: int) -> list:
+        return await asyncio.gather(*(caching.acomplete(request(text)) for _ in range(n)), return_exceptions=True)
+
+    assert all(r.text == '{"label": "supported"}' for r in asyncio.run(same("a claim", 5)))
+    assert Slow.calls == 1 and (caching.stats.misses, caching.stats.hits) == (1, 4)
+    Slow.calls = 0
+    results = asyncio.run(same("fail once", 3))  # the first sender fails; the waiters each send their own
+    assert isinstance(results[0], BackendError) and all(isinstance(r, ChatResult) for r in results[1:])
+    assert Slow.calls >= 2

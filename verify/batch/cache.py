@@ -9,6 +9,7 @@ The store is one SQLite file (WAL mode), safe for several processes at once.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -71,7 +72,11 @@ def request_key(endpoint: str, temperature: float, request: ChatRequest) -> str:
 
 
 class CachingChatBackend:
-    """A :class:`~verify.llm.ChatBackend` layer answering repeated requests from a :class:`ResponseCache`."""
+    """A :class:`~verify.llm.ChatBackend` layer answering repeated requests from a :class:`ResponseCache`.
+
+    A request identical to one still in flight waits for that one's answer instead of being sent
+    again (if that one fails, the waiter sends its own), so concurrent articles never pay twice either.
+    """
 
     def __init__(self, inner: ChatBackend, cache: ResponseCache, *, endpoint: str, temperature: float) -> None:
         self.inner = inner
@@ -80,6 +85,7 @@ class CachingChatBackend:
         self.endpoint = endpoint
         self.temperature = temperature
         self.stats = CacheStats()
+        self._in_flight: dict[str, asyncio.Future[ChatResult]] = {}
 
     async def acomplete(self, request: ChatRequest) -> ChatResult:
         key = request_key(self.endpoint, self.temperature, request)
@@ -87,9 +93,32 @@ class CachingChatBackend:
         if hit is not None:
             self.stats.hits += 1
             return hit
+        pending = self._in_flight.get(key)
+        if pending is not None:
+            try:
+                result = await asyncio.shield(pending)  # a waiter cancelled does not cancel the sender
+            except Exception:
+                pass  # the first sender failed: try on our own
+            else:
+                self.stats.hits += 1
+                return result
         self.stats.misses += 1
-        result = await self.inner.acomplete(request)
+        future: asyncio.Future[ChatResult] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            result = await self.inner.acomplete(request)
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                future.set_exception(exc)
+                future.exception()  # retrieved here, so an unawaited failure is not reported as lost
+            else:
+                future.cancel()
+            raise
+        finally:
+            if self._in_flight.get(key) is future:
+                del self._in_flight[key]
         self.cache.put(key, result)
+        future.set_result(result)
         return result
 
 
