@@ -7,11 +7,11 @@ merging overlapping shards, never duplicates a result.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from ..config import ModelPrice
 from ..errors import InputError
+from .files import write_durably
 from .results import Journal, read_journal
 from .rundir import Manifest, RunMismatchError, differences, locked, open_run, read_manifest
 from .summary import Summary, write_final
@@ -40,12 +40,8 @@ def _merge(target: Path, sources: list[Path], first: Manifest, prices: dict[str,
             for key, record in read_journal(source).items():
                 if key in records:
                     continue
-                for name in record.reports:
-                    destination = target / name
-                    destination.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = destination.with_name(f".{destination.name}.merge.tmp")
-                    shutil.copyfile(source / name, tmp)
-                    tmp.replace(destination)
+                for name in record.reports:  # the reports first: a record means its reports are on disk
+                    write_durably(target / name, (source / name).read_text(encoding="utf-8"))
                 journal.append(record)
                 records[key] = record
     return write_final(target, merged, records, prices.get(merged.model))

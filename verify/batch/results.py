@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from ..errors import StoreError
 from ..models import Usage
+from .files import sync_directory
 
 log = logging.getLogger("verify")
 
@@ -77,7 +78,10 @@ class Journal:
     def __init__(self, directory: Path) -> None:
         self.path = directory / JOURNAL
         _cut_torn_tail(self.path)
+        created = not self.path.exists()
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        if created:
+            sync_directory(directory)
 
     def append(self, record: ResultRecord) -> None:
         line = record.model_dump_json().encode("utf-8") + b"\n"

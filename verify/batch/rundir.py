@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 
 from .. import __version__
 from ..errors import ConfigError, VerifyError
-from ..render import write_json_atomic
+from .files import write_durably
 from .inputs import ArticleInput
 
 MANIFEST = "manifest.json"
@@ -161,7 +161,7 @@ def open_run(directory: Path, manifest: Manifest, *, allow_changes: bool = False
 
 
 def write_manifest(directory: Path, manifest: Manifest) -> None:
-    write_json_atomic(directory / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+    write_durably(directory / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
 
 
 def read_manifest(directory: Path) -> Manifest:

@@ -22,9 +22,9 @@ from typing import Any
 
 from ..errors import FATAL, BackendError, StoreError, VerifyError
 from ..models import Report, Usage
-from ..render import write_json_atomic
 from ..verifier import CheckTrace, Verifier
 from .cache import CachingChatBackend, ResponseCache
+from .files import write_durably
 from .inputs import ArticleInput, WorkItem, group_items, in_shard
 from .limits import LimitedChatBackend, default_in_flight
 from .results import FailureRecord, Journal, ResultRecord, read_journal
@@ -193,7 +193,7 @@ async def _check(
     progress.claims_judged += len(report.verdicts)
     progress.timings[item.key] = {k: round(v, 3) for k, v in trace.timings.items()}
     for article in item.inputs:
-        write_json_atomic(run_dir / files[article.id], report_json(report, article))
+        write_durably(run_dir / files[article.id], report_json(report, article))
     return _done(item, report, [files[a.id] for a in item.inputs])
 
 

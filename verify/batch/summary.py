@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from ..config import ModelPrice
 from ..models import Report, Usage
-from ..render import write_json_atomic
+from .files import write_durably
 from .inputs import ArticleInput, in_shard, parse_shard
 from .results import ResultRecord
 from .rundir import InputEntry, Manifest
@@ -187,10 +187,10 @@ def write_final(
     shard = parse_shard(manifest.shard) if manifest.shard else None
     inputs = [e for e in manifest.inputs if in_shard(e.key, shard)]
     summary = summarize(manifest.model, inputs, records, price)
-    write_json_atomic(directory / INDEX, "".join(line + "\n" for line in index_lines(inputs, records, files)))
-    write_json_atomic(directory / SUMMARY, summary.model_dump_json(indent=2) + "\n")
+    write_durably(directory / INDEX, "".join(line + "\n" for line in index_lines(inputs, records, files)))
+    write_durably(directory / SUMMARY, summary.model_dump_json(indent=2) + "\n")
     return summary
 
 
 def write_stats(directory: Path, stats: dict[str, Any]) -> None:
-    write_json_atomic(directory / STATS, json.dumps(stats, indent=2, sort_keys=True) + "\n")
+    write_durably(directory / STATS, json.dumps(stats, indent=2, sort_keys=True) + "\n")
