@@ -567,3 +567,16 @@ def test_identical_requests_in_flight_at_once_are_sent_once(tmp_path: Path):
     results = asyncio.run(same("fail once", 3))  # the first sender fails; the waiters each send their own
     assert isinstance(results[0], BackendError) and all(isinstance(r, ChatResult) for r in results[1:])
     assert Slow.calls >= 2
+
+
+def test_a_bad_jsonl_file_is_refused_with_its_line(tmp_path: Path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "x", "text": "Fine text here."}) + "\n" + json.dumps({"id": "y"}) + "\n")
+    with pytest.raises(InputError, match=r"bad\.jsonl:2: text"):
+        collect_inputs([str(bad)], max_chars=10_000)
+    bad.write_bytes(b'{"id": "x", "text": "caf\xe9"}\n')
+    with pytest.raises(InputError, match="not valid UTF-8"):
+        collect_inputs([str(bad)], max_chars=10_000)
+    bad.write_text("[1, 2]\n")
+    with pytest.raises(InputError, match="JSON object"):
+        collect_inputs([str(bad)], max_chars=10_000)

@@ -115,8 +115,12 @@ _KNOWN = set(ArticleInput.model_fields) - {"metadata", "problem"}
 def read_jsonl(path: Path, *, max_chars: int) -> list[ArticleInput]:
     if not path.is_file():
         raise InputError(f"article file not found: {path}")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not valid UTF-8 (byte {exc.start})") from exc
     out = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
