@@ -496,6 +496,11 @@ def test_merge_refuses_shards_made_with_another_model(tmp_path: Path, store: Pat
     with pytest.raises(RunMismatchError, match=r"s2 differs .* in .*\bmodel\b"):
         merge_runs(tmp_path / "merged", [tmp_path / "s1", tmp_path / "s2"], {})
     assert not (tmp_path / "merged" / "results.jsonl").exists()
+    mixed = merge_runs(tmp_path / "merged", [tmp_path / "s1", tmp_path / "s2"], {}, allow_changes=True)
+    assert mixed.articles.done == 4
+    run(batch_config(server.url, tmp_path), [str(write_jsonl(tmp_path / "b.jsonl", 5))], tmp_path / "s3")
+    with pytest.raises(RunMismatchError, match="other inputs"):
+        merge_runs(tmp_path / "merged", [tmp_path / "s1", tmp_path / "s3"], {}, allow_changes=True)
 
 
 def test_cost_estimate_prices_fresh_cached_and_completion_tokens():

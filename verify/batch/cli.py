@@ -49,6 +49,7 @@ def add_batch_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], None
     merge = runs_sub.add_parser("merge", help="join shard run directories into one")
     merge.add_argument("target", type=Path, help="the merged run directory (created, or extended)")
     merge.add_argument("sources", nargs="+", type=Path, help="run directories of the shards")
+    merge.add_argument("--allow-changes", action="store_true", help="merge shards made with different settings")
     common(merge)
     merge.set_defaults(handler=cmd_merge)
 
@@ -99,7 +100,7 @@ def cmd_batch(args: argparse.Namespace, make_config: Callable[[argparse.Namespac
 def cmd_merge(args: argparse.Namespace, make_config: Callable[[argparse.Namespace], VerifyConfig]) -> int:
     from .merge import merge_runs
 
-    summary = merge_runs(args.target, args.sources, make_config(args).prices)
+    summary = merge_runs(args.target, args.sources, make_config(args).prices, allow_changes=args.allow_changes)
     print(render_table(summary, None), file=sys.stderr)
     return _exit(summary)
 

@@ -7,6 +7,7 @@ merging overlapping shards, never duplicates a result.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from ..config import ModelPrice
@@ -16,24 +17,36 @@ from .results import Journal, read_journal
 from .rundir import Manifest, RunMismatchError, differences, locked, open_run, read_manifest
 from .summary import Summary, write_final
 
+log = logging.getLogger("verify")
 
-def merge_runs(target: Path, sources: list[Path], prices: dict[str, ModelPrice]) -> Summary:
+
+def merge_runs(
+    target: Path, sources: list[Path], prices: dict[str, ModelPrice], *, allow_changes: bool = False
+) -> Summary:
+    """``allow_changes`` merges sources whose settings differ (say, each shard had its own server's
+    base URL), naming the differences in a warning; the inputs must always be the same."""
     if not sources:
         raise InputError("nothing to merge")
     manifests = [read_manifest(s) for s in sources]
     first = manifests[0]
     for source, manifest in zip(sources[1:], manifests[1:], strict=True):
-        changed = differences(first.fingerprint(), manifest.fingerprint())
         if manifest.inputs != first.inputs:
-            changed.append("inputs")
+            raise RunMismatchError(f"{source} was run over other inputs than {sources[0]}: not merged")
+        changed = differences(first.fingerprint(), manifest.fingerprint())
+        if changed and not allow_changes:
+            raise RunMismatchError(
+                f"{source} differs from {sources[0]} in " + ", ".join(changed) + ": not merged (--allow-changes to mix)"
+            )
         if changed:
-            raise RunMismatchError(f"{source} differs from {sources[0]} in " + ", ".join(changed) + ": not merged")
+            log.warning("merging %s although it differs from %s in %s", source, sources[0], ", ".join(changed))
     with locked(target):
-        return _merge(target, sources, first, prices)
+        return _merge(target, sources, first, prices, allow_changes)
 
 
-def _merge(target: Path, sources: list[Path], first: Manifest, prices: dict[str, ModelPrice]) -> Summary:
-    merged = open_run(target, first.model_copy(update={"shard": None}))
+def _merge(
+    target: Path, sources: list[Path], first: Manifest, prices: dict[str, ModelPrice], allow_changes: bool
+) -> Summary:
+    merged = open_run(target, first.model_copy(update={"shard": None}), allow_changes=allow_changes)
     records = read_journal(target)
     with Journal(target) as journal:
         for source in sources:
