@@ -72,9 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(check)
 
+    from .batch.cli import add_batch_parsers
     from .evals.cli import add_eval_parser
 
     add_eval_parser(sub, _common)
+    add_batch_parsers(sub, _common)
     return parser
 
 
@@ -141,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(getattr(args, "verbose", 0))
     handlers = {"ingest": cmd_ingest, "check": cmd_check}
     try:
-        if args.command == "eval":
+        if args.command in ("eval", "batch", "runs"):
             return int(args.handler(args, _config))
         return handlers[args.command](args)
     except VerifyError as exc:

@@ -28,6 +28,16 @@ def default_cache_dir() -> Path:
     return Path(base) / "verify"
 
 
+class ModelPrice(BaseModel):
+    """USD per million tokens, for the cost estimate of a batch run."""
+
+    model_config = {"frozen": True, "extra": "forbid"}
+
+    prompt: float = Field(ge=0)
+    completion: float = Field(ge=0)
+    cached: float | None = Field(None, ge=0, description="Cached prompt tokens (default: the prompt price)")
+
+
 class VerifyConfig(BaseModel):
     """Everything a :class:`verify.Verifier` needs. Immutable once built."""
 
@@ -107,6 +117,16 @@ class VerifyConfig(BaseModel):
 
     prompts_dir: Path = PROJECT_DIR / "prompts"
     calibration_dir: Path = PROJECT_DIR / "evals" / "calibration"
+
+    # ----- batch runs (verify batch; issue 12) -----
+    max_in_flight: int | None = Field(
+        None, ge=1, description="Model requests in flight across a batch (default: embedded slots, 16 for a remote URL)"
+    )
+    requests_per_minute: float | None = Field(None, gt=0, description="Batch limit on requests started per minute")
+    tokens_per_minute: float | None = Field(None, gt=0, description="Batch limit on estimated tokens sent per minute")
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict, description="[prices.<model>]: USD per million prompt / cached / completion tokens"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> VerifyConfig:

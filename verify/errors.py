@@ -41,6 +41,14 @@ class AuthenticationError(BackendError):
     """The endpoint rejected the API key."""
 
 
+class QuotaExceededError(BackendError):
+    """The endpoint refused for exhausted quota or billing (429 ``insufficient_quota``): waiting does not help."""
+
+
+class ContextLengthError(BackendError):
+    """The request does not fit the model's context window: that piece of work fails, the run goes on."""
+
+
 class InvalidOutputError(BackendError):
     """The model's output did not validate, after the allowed re-asks."""
 
@@ -69,5 +77,5 @@ class EmbeddingMismatchError(StoreError):
 
 
 # Errors that stop a run (every later call would fail the same way), as opposed to per-claim failures.
-FATAL = (AuthenticationError, EndpointUnreachableError)
+FATAL = (AuthenticationError, QuotaExceededError, EndpointUnreachableError)
 FATAL_ERRORS = frozenset(cls.__name__ for cls in FATAL)

@@ -17,7 +17,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import openai
 
-from .errors import AuthenticationError, BackendError, EndpointUnreachableError
+from .errors import (
+    AuthenticationError,
+    BackendError,
+    ContextLengthError,
+    EndpointUnreachableError,
+    QuotaExceededError,
+)
 from .models import Usage
 
 log = logging.getLogger("verify")
@@ -123,6 +129,12 @@ class OpenAIChatBackend:
         started = time.perf_counter()
         try:
             message = await self._client().bind(**kwargs).ainvoke(messages)
+        except openai.LengthFinishReasonError as exc:
+            # the client refuses to parse a schema answer cut by the token limit: hand back what was
+            # written, marked "length", so the caller splits the work instead of failing the article
+            return _cut_result(exc.completion, time.perf_counter() - started)
+        except openai.ContentFilterFinishReasonError as exc:
+            raise BackendError("the endpoint's content filter stopped the answer") from exc
         except openai.AuthenticationError as exc:
             raise AuthenticationError(f"the endpoint rejected the API key ({exc.status_code})") from exc
         except openai.APITimeoutError as exc:
@@ -130,7 +142,12 @@ class OpenAIChatBackend:
         except openai.APIConnectionError as exc:
             raise EndpointUnreachableError(f"cannot reach the model endpoint at {self._where()}") from exc
         except openai.APIStatusError as exc:
-            raise BackendError(f"the model endpoint answered {exc.status_code}: {_short(exc.message)}") from exc
+            message = f"the model endpoint answered {exc.status_code}: {_short(exc.message)}"
+            if _error_code(exc) == "insufficient_quota":
+                raise QuotaExceededError(f"quota exhausted at {self._where()}: {_short(exc.message)}") from exc
+            if exc.status_code == 400 and _is_context_length(exc):
+                raise ContextLengthError(message) from exc
+            raise BackendError(message) from exc
         elapsed = time.perf_counter() - started
         meta = message.usage_metadata or {}
         usage = Usage(
@@ -152,6 +169,45 @@ class OpenAIChatBackend:
 
     def _where(self) -> str:
         return self.base_url or "the OpenAI API"
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool of the current client (call on the loop that used it)."""
+        llm, self._llm, self._loop = self._llm, None, None
+        client = getattr(llm, "http_async_client", None) if llm is not None else None
+        if client is not None:
+            await client.aclose()
+
+
+def _cut_result(completion: Any, elapsed: float) -> ChatResult:
+    choice = completion.choices[0] if completion.choices else None
+    usage = completion.usage
+    details = getattr(usage, "prompt_tokens_details", None) if usage else None
+    return ChatResult(
+        text=(choice.message.content or "") if choice else "",
+        usage=Usage(
+            calls=1,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            cached_tokens=(getattr(details, "cached_tokens", 0) or 0) if details else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            model_seconds=elapsed,
+        ),
+        model=completion.model,
+        finish_reason="length",
+    )
+
+
+def _error_code(exc: openai.APIStatusError) -> str | None:
+    code = getattr(exc, "code", None)
+    if code is None and isinstance(exc.body, dict):
+        inner = exc.body.get("error", exc.body)
+        code = inner.get("code") if isinstance(inner, dict) else None
+    return str(code) if code is not None else None
+
+
+def _is_context_length(exc: openai.APIStatusError) -> bool:
+    """OpenAI says ``context_length_exceeded``; vLLM and llama.cpp servers say it in words."""
+    text = f"{_error_code(exc)} {exc.message}".lower()
+    return "context_length" in text or "context length" in text or "context size" in text
 
 
 def _parse_logprobs(raw: Any) -> list[TokenLogprob] | None:

@@ -7,7 +7,10 @@ dimension are recorded in the collection metadata; opening the collection with a
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,7 @@ from .models import EvidencePassage
 
 log = logging.getLogger("verify")
 
+WRITER_LOCK = "verify-writer.lock"
 _MODEL_KEY = "verify_embedding_model"
 _DIM_KEY = "verify_embedding_dim"
 _META_FIELDS = ("doc_id", "title", "url", "publisher", "date", "source_path", "chunk_index")
@@ -66,6 +70,9 @@ class EvidenceStore:
         self.location = url or str(path)
         if not url and not create and (path is None or not path.exists()):
             raise CollectionMissingError(f"no evidence store at {path}: run 'verify ingest PATH...' first")
+        self._writer_lock: str | None = None
+        if create and not url and path is not None:
+            self._writer_lock = _lock_for_writing(path)
         try:
             self._client = _client(path, url)
             if create:
@@ -94,6 +101,16 @@ class EvidenceStore:
                 f"collection '{collection}' was built with embedding model {recorded!r}, "
                 f"but {embedder.name!r} is configured; use another collection or re-ingest"
             )
+
+    def release(self) -> None:
+        """Let another process write to the persistent directory (also done when this process ends)."""
+        key = getattr(self, "_writer_lock", None)
+        if key is not None:
+            self._writer_lock = None
+            _unlock(key)
+
+    def __del__(self) -> None:
+        self.release()
 
     def count(self) -> int:
         return int(self._collection.count())
@@ -165,3 +182,45 @@ def _to_meta(p: EvidencePassage) -> dict[str, Any]:
 def _from_meta(pid: str, text: str, meta: dict[str, Any] | None) -> EvidencePassage:
     meta = dict(meta or {})
     return EvidencePassage(id=pid, text=text, **{k: meta[k] for k in _META_FIELDS if k in meta})
+
+
+# Writer locks this process holds: path -> [fd, users]. Stores of one process share Chroma's client
+# for a path, so they may all write; only other processes are kept out.
+_HELD: dict[str, list[int]] = {}
+_HELD_LOCK = threading.Lock()
+
+
+def _lock_for_writing(path: Path) -> str:
+    """One writing process per persistent Chroma directory: Chroma's local files are not safe for
+    two writing processes, so a second one is refused (several writers share a server: ``chroma_url``)."""
+    path.mkdir(parents=True, exist_ok=True)
+    key = str(path.resolve())
+    with _HELD_LOCK:
+        if key in _HELD:
+            _HELD[key][1] += 1
+            return key
+        fd = os.open(path / WRITER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise StoreError(
+                f"the evidence store at {path} is being written by another process (pid {holder}); "
+                "wait for it, or share a Chroma server (chroma_url) between writers"
+            ) from exc
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        _HELD[key] = [fd, 1]
+        return key
+
+
+def _unlock(key: str) -> None:
+    with _HELD_LOCK:
+        held = _HELD.get(key)
+        if held is None:
+            return
+        held[1] -= 1
+        if held[1] == 0:
+            os.close(held[0])
+            del _HELD[key]

@@ -4,11 +4,13 @@ callers. Backends (chat model, embedder, store) are injected or built lazily fro
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -41,6 +43,19 @@ from .store import EvidenceStore, IngestStats
 log = logging.getLogger("verify")
 
 
+@dataclass
+class CheckTrace:
+    """Per-call record of one :meth:`Verifier.acheck`: stage wall times and the stage last entered
+    (the stage an exception escaped from). Concurrent calls on one Verifier each have their own."""
+
+    timings: dict[str, float] = field(default_factory=dict)
+    stage: str | None = None
+
+
+# The trace of the check running in the current task; component loads done during a check are timed into it.
+_TRACE: contextvars.ContextVar[CheckTrace | None] = contextvars.ContextVar("verify_check_trace", default=None)
+
+
 class Verifier:
     """Article in, :class:`~verify.models.Report` out.
 
@@ -64,6 +79,7 @@ class Verifier:
         self._retriever: HybridRetriever | None = None
         self._server: EmbeddedServer | None = None
         self._lock = threading.Lock()
+        # timings of the check that finished last (concurrent checks: see report.run.timings)
         self.timings: dict[str, float] = {}
         self.extract_prompt: PromptTemplate = load_prompt(self.config.prompts_dir, "extract_claims")
         self.judge_prompt: PromptTemplate = load_prompt(
@@ -92,6 +108,13 @@ class Verifier:
             if self._chat is None:
                 self._chat = self._build_chat()
             return self._chat
+
+    def wrap_chat(self, wrap: Callable[[ChatBackend], ChatBackend]) -> None:
+        """Replace the chat backend every stage uses by ``wrap(backend)`` (a cache, a rate limit, a
+        counter around it); the backend is built first if it was not yet."""
+        chat = self.chat
+        with self._lock:
+            self._chat = wrap(chat)
 
     @property
     def embedder(self) -> Embedder:
@@ -254,10 +277,29 @@ class Verifier:
         text = read_text_file(path, max_chars=self.config.max_article_chars, what="article")
         return self.check(text, source=str(path), date=date)
 
-    async def acheck(self, text: str, *, source: str | None = None, date: date | str | None = None) -> Report:
+    async def acheck(
+        self,
+        text: str,
+        *,
+        source: str | None = None,
+        date: date | str | None = None,
+        trace: CheckTrace | None = None,
+    ) -> Report:
+        """``trace``, when given, receives this call's stage timings and the stage it is in (so a
+        caller knows where an exception came from); concurrent calls never share one."""
+        trace = trace if trace is not None else CheckTrace()
+        token = _TRACE.set(trace)
+        try:
+            report = await self._acheck(text, source=source, date=date, trace=trace)
+        finally:
+            _TRACE.reset(token)
+        self.timings = dict(trace.timings)
+        return report
+
+    async def _acheck(self, text: str, *, source: str | None, date: date | str | None, trace: CheckTrace) -> Report:
+        trace.stage = "input"
         check_text(text, max_chars=self.config.max_article_chars)
         started = time.perf_counter()
-        self.timings = {}
         try:
             article_date = find_article_date(text, date)
         except ValueError as exc:
@@ -274,10 +316,11 @@ class Verifier:
             article.date, article.date_source = article_date.value.isoformat(), article_date.source
         failures: list[ClaimFailure | WindowFailure] = list(extraction.failures)
         checkable = [c for c in extraction.claims if c.checkable]
-        evidence: dict[str, list[EvidencePassage]] = {}
-        with self._timed("retrieve"):
-            for claim in checkable:
-                evidence[claim.id] = [r.passage for r in retriever.retrieve(claim.text)]
+        with self._timed("retrieve"):  # in a worker thread: other checks' model calls go on meanwhile
+            found = await asyncio.to_thread(
+                lambda: [[r.passage for r in retriever.retrieve(c.text)] for c in checkable]
+            )
+            evidence = {claim.id: passages for claim, passages in zip(checkable, found, strict=True)}
         judge = self.make_judge()
         judge_usage = Usage()
         verdicts: list[Verdict] = []
@@ -304,7 +347,8 @@ class Verifier:
             else:
                 verdicts.append(result.verdict)
                 judge_usage.add(result.usage)
-        self.timings["total"] = time.perf_counter() - started
+        trace.stage = "report"
+        trace.timings["total"] = time.perf_counter() - started
         passages = {p.id: p for ps in evidence.values() for p in ps}
         run = RunInfo(
             verify_version=__version__,
@@ -315,7 +359,7 @@ class Verifier:
             collection=self.config.collection,
             prompt_hashes=self.prompt_hashes,
             calibration=self.calibration.source if self.calibration else None,
-            timings=dict(self.timings),
+            timings=dict(trace.timings),
             usage={"extract": extraction.usage, "judge": judge_usage},
             warnings=[*self._calibration_warning(), *date_warning, *extraction.dropped],
         )
@@ -331,13 +375,21 @@ class Verifier:
     # ----- lifecycle ----------------------------------------------------------------------------
     @contextmanager
     def _timed(self, stage: str) -> Iterator[None]:
+        """Time a stage into the running check's trace and mark it as the stage the check is in (a
+        component load outside any check is not recorded)."""
+        trace = _TRACE.get()
         started = time.perf_counter()
+        if trace is not None:
+            trace.stage = stage
         try:
             yield
         finally:
-            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
+            if trace is not None:
+                trace.timings[stage] = trace.timings.get(stage, 0.0) + time.perf_counter() - started
 
     def close(self) -> None:
+        if self._store is not None:
+            self._store.release()
         if self._server is not None:
             self._server.close()
             self._server = None
