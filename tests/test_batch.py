@@ -244,7 +244,7 @@ def test_200_articles_through_injected_faults_lose_and_duplicate_nothing(tmp_pat
     assert len(index) == 203
     reports = {json.loads(r)["report"] for r in index if "report" in json.loads(r)}
     assert reports == {f"reports/{p.name}" for p in (tmp_path / "run" / "reports").iterdir()}
-    assert elapsed < 40
+    assert elapsed < 300  # a guard against hangs (injected hangs must time out), not a speed target
 
 
 def test_rejected_key_stops_the_run_and_marks_nothing_done(tmp_path: Path, store: Path, server):

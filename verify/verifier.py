@@ -92,10 +92,15 @@ class Verifier:
         self.calibration = self._load_calibration()
 
     @property
+    def prompts(self) -> list[PromptTemplate]:
+        """Every prompt this configuration sends."""
+        prompts = [self.extract_prompt, self.split_prompt, self.kind_prompt, self.judge_prompt]
+        return [p for p in prompts if p is not None]
+
+    @property
     def prompt_hashes(self) -> dict[str, str]:
         """The version of every prompt this configuration sends; it travels with every report."""
-        prompts = [self.extract_prompt, self.split_prompt, self.kind_prompt, self.judge_prompt]
-        return {p.name: p.version for p in prompts if p is not None}
+        return {p.name: p.version for p in self.prompts}
 
     # ----- components, built on first use -------------------------------------------------------
     @property

@@ -98,7 +98,6 @@ def build_manifest(verifier: Any, inputs: list[ArticleInput], shard: tuple[int, 
     cal_sha = None
     if calibration is not None and Path(calibration.source).is_file():
         cal_sha = hashlib.sha256(Path(calibration.source).read_bytes()).hexdigest()
-    prompts = (verifier.extract_prompt, verifier.kind_prompt, verifier.judge_prompt)
     return Manifest(
         verify_version=__version__,
         model=verifier.model_name,
@@ -106,7 +105,7 @@ def build_manifest(verifier: Any, inputs: list[ArticleInput], shard: tuple[int, 
         base_url=cfg.base_url,
         embedding_model=verifier.embedder.name,
         collection=cfg.collection,
-        prompt_hashes={p.name: p.sha256 for p in prompts},
+        prompt_hashes={p.name: p.sha256 for p in verifier.prompts},
         calibration=calibration.source if calibration is not None else None,
         calibration_sha256=cal_sha,
         config=config,
