@@ -350,9 +350,10 @@ def test_concurrent_checks_on_one_verifier_keep_their_own_timings(config: Verify
 
     slow, fast = asyncio.run(both())
     # shared timings would add one check's extraction time to the other's
-    assert 0.5 <= slow.run.timings["extract"] < 0.7
-    assert 0.25 <= fast.run.timings["extract"] < 0.45
-    assert slow.run.timings["total"] >= 0.5 > fast.run.timings["total"]
+    # (ordering, not upper bounds: a loaded machine stretches both)
+    assert slow.run.timings["extract"] >= 0.5 and fast.run.timings["extract"] >= 0.25
+    assert slow.run.timings["extract"] - fast.run.timings["extract"] >= 0.15
+    assert slow.run.timings["total"] > fast.run.timings["total"]
 
 
 def test_one_bound_on_requests_in_flight():

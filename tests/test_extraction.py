@@ -450,14 +450,14 @@ def with_splitter(chat: FakeChatModel, extract_prompt: PromptTemplate) -> ClaimE
 
 def test_a_long_fact_claim_is_replaced_by_its_grounded_statements(extract_prompt: PromptTemplate):
     chat = FakeChatModel().enqueue(
-        extraction_answer([claim(1, LONG), claim(1, "A short claim about Finland and NATO")]),
+        extraction_answer([claim(1, LONG), claim(1, "Hungary approved the bid by 188 votes to 6")]),
         {"statements": ["Finland joined NATO on 4 April 2023.", "Sweden joined NATO on 7 March 2024.", "Mars is red."]},
     )
     result = asyncio.run(with_splitter(chat, extract_prompt).extract(LONG))
     assert [c.text for c in result.claims] == [
         "Finland joined NATO on 4 April 2023.",
         "Sweden joined NATO on 7 March 2024.",
-        "A short claim about Finland and NATO",  # short: not sent to the split step
+        "Hungary approved the bid by 188 votes to 6",  # short: not sent to the split step
     ]
     assert len(chat.requests) == 2 and chat.requests[1].schema_name == "statements"
     assert any("Mars is red" in note for note in result.dropped)  # not grounded in the sentence

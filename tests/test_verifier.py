@@ -80,8 +80,8 @@ def test_each_judge_request_carries_its_own_claim(ingested: Verifier, chat: Fake
     chat.enqueue(EXTRACTION, cite_first_sentence, cite_first_sentence)
     ingested.check(ARTICLE)
     users = [r.messages[-1]["content"] for r in verdict_requests(chat)]
-    assert "Claim: Finland became the 31st member of NATO on 4 April 2023" in users[0]
-    assert "Claim: Sweden became the 32nd member of NATO on 7 March 2024" in users[1]
+    assert "<claim>Finland became the 31st member of NATO on 4 April 2023</claim>" in users[0]
+    assert "<claim>Sweden became the 32nd member of NATO on 7 March 2024</claim>" in users[1]
 
 
 def test_report_contains_every_cited_and_retrieved_passage(ingested: Verifier, chat: FakeChatModel):

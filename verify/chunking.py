@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .documents import SourceDocument
 from .models import EvidencePassage, content_id
+from .scan import main_script, scan_passage, shown_text
 
 
 def passage_id(doc_id: str, text: str) -> str:
@@ -24,7 +25,10 @@ def chunk_document(doc: SourceDocument, *, chunk_size: int, chunk_overlap: int) 
     )
     seen: set[str] = set()
     passages = []
-    for index, text in enumerate(splitter.split_text(doc.text)):
+    script = main_script(doc.text)
+    doc_flags = [f for f in doc.meta.get("flags", "").split(",") if f]
+    for index, original in enumerate(splitter.split_text(doc.text)):
+        text = shown_text(original)
         pid = passage_id(doc.doc_id, text)
         if pid in seen:
             continue
@@ -40,6 +44,8 @@ def chunk_document(doc: SourceDocument, *, chunk_size: int, chunk_overlap: int) 
                 date=doc.meta.get("date"),
                 source_path=doc.path,
                 chunk_index=index,
+                flags=[*doc_flags, *scan_passage(original, script)],
+                original_text=original if original != text else None,
             )
         )
     return passages

@@ -110,6 +110,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         f"{stats.skipped_existing} already stored; collection '{verifier.config.collection}' "
         f"now holds {verifier.store().count()} passages"
     )
+    if stats.flagged:
+        counts = ", ".join(f"{flag} {n}" for flag, n in sorted(stats.flagged.items()))
+        print(f"flagged by the ingest scan (kept as evidence, marked in reports): {counts}")
     return 0
 
 

@@ -110,7 +110,7 @@ class VerifyConfig(BaseModel):
     )
     split_words: int = Field(20, ge=5)
     checkable_threshold: float = Field(
-        0.55, ge=0, le=1, description="P(checkable) from which the kind classifier calls a claim a fact (fitted on dev)"
+        0.60, ge=0, le=1, description="P(checkable) from which the kind classifier calls a claim a fact (fitted on dev)"
     )
     context_sentences: int = Field(3, ge=0)
     max_article_chars: int = Field(60_000, ge=1)

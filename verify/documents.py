@@ -87,6 +87,12 @@ def split_front_matter(text: str, path: Path | None = None) -> tuple[str, dict[s
     return text[match.end() :], meta
 
 
+_HIDDEN = (
+    "[hidden], [aria-hidden=true], [style*='display:none' i], [style*='display: none' i], "
+    "[style*='visibility:hidden' i], [style*='visibility: hidden' i], "
+    "[style*='font-size:0' i], [style*='font-size: 0' i]"
+)
+_COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)
 _BLOCKS = "h1, h2, h3, h4, h5, h6, p, li, blockquote, pre, td, th, div"
 
 
@@ -100,6 +106,11 @@ def _html_text(html: str) -> tuple[str, dict[str, str]]:
         meta["title"] = title.text(strip=True)
     for node in tree.css("script, style, nav, header, footer, noscript, template"):
         node.decompose()
+    hidden = [n for n in tree.css(_HIDDEN) if n.text(strip=True)]
+    for node in hidden:  # text a reader never sees is not evidence; the document is flagged
+        node.decompose()
+    if hidden or any(len(c.strip()) > 20 for c in _COMMENT.findall(html)):
+        meta["flags"] = "hidden-html"
     # innermost blocks only, so nested blocks (<li><p>, <blockquote><p>) are not read twice
     blocks = [n.text(separator=" ", strip=True) for n in tree.css(_BLOCKS) if n.css_first(_BLOCKS) is None]
     text = "\n\n".join(b for b in blocks if b)

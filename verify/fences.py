@@ -15,14 +15,14 @@ from __future__ import annotations
 import re
 
 # zero-width characters, bidi embeddings/overrides/isolates, the BOM and soft hyphen
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _ANGLE = str.maketrans({"<": "\u2039", ">": "\u203a"})
 _FAKE_ID = re.compile(r"\((\d+\.\d+)\)")
 
 
 def clean_invisible(text: str) -> str:
     """The text without zero-width and bidirectional control characters."""
-    return _INVISIBLE.sub("", text)
+    return INVISIBLE.sub("", text)
 
 
 def data_line(text: str) -> str:

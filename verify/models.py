@@ -77,6 +77,12 @@ class EvidencePassage(BaseModel):
     date: str | None = None
     source_path: str | None = None
     chunk_index: int = 0
+    flags: list[str] = Field(
+        default_factory=list, description="Ingest scan flags (verify/scan.py): text that looks aimed at a model"
+    )
+    original_text: str | None = Field(
+        None, description="The text as the document had it, when the scan removed invisible control characters"
+    )
 
 
 class Citation(BaseModel):

@@ -45,6 +45,8 @@ def render_report(report: Report, *, width: int = 100) -> str:
             if passage is not None:
                 bits = [b for b in (passage.publisher, passage.title, passage.date) if b]
                 source = " — " + ", ".join(bits) if bits else f" — {passage.doc_id}"
+                if passage.flags:
+                    source += f" [flagged: {', '.join(passage.flags)}]"
             lines.append(f'       "{_clip(cite.quote, width)}"{source}')
     for failure in report.failures:
         if isinstance(failure, WindowFailure):

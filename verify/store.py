@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ class IngestStats:
     passages: int = 0
     added: int = 0
     skipped_existing: int = 0
+    flagged: dict[str, int] = field(default_factory=dict)  # ingest scan flag -> passages carrying it
 
 
 def _client(path: Path | None, url: str | None) -> Any:
@@ -175,13 +176,23 @@ class EvidenceStore:
 
 
 def _to_meta(p: EvidencePassage) -> dict[str, Any]:
-    meta = {k: getattr(p, k) for k in _META_FIELDS}
+    meta: dict[str, Any] = {k: getattr(p, k) for k in _META_FIELDS}
+    if p.flags:  # Chroma metadata holds scalars: the flags as one comma-separated string
+        meta["flags"] = ",".join(p.flags)
+    meta["original_text"] = p.original_text
     return {k: v for k, v in meta.items() if v is not None}
 
 
 def _from_meta(pid: str, text: str, meta: dict[str, Any] | None) -> EvidencePassage:
     meta = dict(meta or {})
-    return EvidencePassage(id=pid, text=text, **{k: meta[k] for k in _META_FIELDS if k in meta})
+    flags = [f for f in str(meta.get("flags", "")).split(",") if f]
+    return EvidencePassage(
+        id=pid,
+        text=text,
+        flags=flags,
+        original_text=meta.get("original_text"),
+        **{k: meta[k] for k in _META_FIELDS if k in meta},
+    )
 
 
 # Writer locks this process holds: path -> [fd, users]. Stores of one process share Chroma's client

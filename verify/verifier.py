@@ -267,6 +267,8 @@ class Verifier:
             stats.passages += len(passages)
             stats.added += added
             stats.skipped_existing += skipped
+            for flag in (f for p in passages for f in p.flags):
+                stats.flagged[flag] = stats.flagged.get(flag, 0) + 1
             if progress:
                 progress(path)
         self._retriever = None
