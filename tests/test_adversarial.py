@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 
 import verify.verifier
+from verify.batch.inputs import collect_inputs
+from verify.batch.runner import BatchOptions, run_batch
 from verify.batch.summary import report_files
 from verify.chunking import chunk_document
 from verify.citations import check_citations
@@ -504,3 +506,29 @@ def test_the_adversarial_run_script_counts_differences_with_the_fakes(
     assert [r["id"] for r in rows] == [r["id"] for r in ARTICLES[:2]] + [r["id"] for r in DOCUMENTS[:2]]
     # the echoing model extracts the injected sentence as claims: counted apart, not as a difference
     assert rows[0]["injected_claims"] >= 1 and not rows[0]["claims_differ"]
+
+
+def test_a_batch_with_crafted_ids_writes_only_inside_its_run_directory_and_leaks_no_key(
+    article_store: EvidenceStore, tmp_path: Path
+):
+    inputs = tmp_path / "in" / "articles.jsonl"
+    inputs.parent.mkdir()
+    ids = [name for name in CRAFTED if name]  # an empty id is refused as input
+    text = text_of(ARTICLES[0]["path"])
+    inputs.write_text(
+        "".join(json.dumps({"id": name, "text": f"{text} Item {i}."}) + "\n" for i, name in enumerate(ids)),
+        encoding="utf-8",
+    )
+    config = fake_config(tmp_path, api_key=FAKE_KEY, kind_classifier=False)
+    run_dir = tmp_path / "run"
+    verifier = Verifier(config, chat=scripted_chat(4000), embedder=HashEmbedder(), store=article_store)
+    collected = collect_inputs([str(inputs)], max_chars=config.max_article_chars)
+    run_batch(verifier, collected, BatchOptions(run_dir=run_dir, progress=False))
+    written = files_under(tmp_path)
+    assert {p for p in written if not p.is_relative_to(run_dir) and not p.is_relative_to(tmp_path / "cache")} == {
+        inputs
+    }
+    reports = sorted((run_dir / "reports").iterdir())
+    assert len(reports) == len(ids)
+    assert all(p.resolve().parent == (run_dir / "reports").resolve() for p in reports)
+    assert [str(p) for p in written if FAKE_KEY.encode() in p.read_bytes()] == []
