@@ -72,7 +72,7 @@ class Verifier:
         store: EvidenceStore | None = None,
     ) -> None:
         self.config = config or VerifyConfig.load()
-        install_redaction(self.config.api_key.get_secret_value() if self.config.api_key else None)
+        self._redaction = install_redaction(self.config.api_key.get_secret_value() if self.config.api_key else None)
         self._chat = chat
         self._embedder = embedder
         self._store = store
@@ -370,6 +370,8 @@ class Verifier:
             usage={"extract": extraction.usage, "judge": judge_usage},
             warnings=[*self._calibration_warning(), *date_warning, *extraction.dropped],
         )
+        # an error message may echo a secret (a proxy quoting the request): redacted as in the logs
+        failures = [f.model_copy(update={"message": self._redaction.redact(f.message)}) for f in failures]
         return Report(
             article=article,
             claims=extraction.claims,
