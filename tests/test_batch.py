@@ -333,7 +333,7 @@ class Delayed:
 
 def test_concurrent_checks_on_one_verifier_keep_their_own_timings(config: VerifyConfig, small_corpus: Path):
     def extract(request: ChatRequest) -> dict:
-        sentence = request.messages[-1]["content"].splitlines()[-1]
+        sentence = [line for line in request.messages[-1]["content"].splitlines() if line.startswith("TARGET ")][-1]
         number, text = sentence.removeprefix("TARGET ").split(": ", 1)
         return extraction_answer([{"sentence": int(number), "claim": text.rstrip("."), "kind": "opinion"}])
 
