@@ -427,9 +427,9 @@ def test_batch_report_names_stay_inside_the_reports_directory(tmp_path: Path):
     assert {p.parent for p in files_under(tmp_path)} == {(run_dir / "reports")}
 
 
-def test_verify_check_writes_reports_only_inside_out_even_through_a_planted_symlink(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+def cli_with_fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A work folder for the CLI on the scripted model and hash embeddings, the clean documents
+    ingested; returns it (articles go in ``articles/``)."""
     work = tmp_path / "work"
     (work / "articles").mkdir(parents=True)
     monkeypatch.setenv("VERIFY_STORE", str(work / "chroma"))
@@ -438,6 +438,13 @@ def test_verify_check_writes_reports_only_inside_out_even_through_a_planted_syml
     monkeypatch.setattr(verify.verifier, "make_embedder", lambda name: HashEmbedder())
     monkeypatch.setattr(verify.verifier.Verifier, "_build_chat", lambda self: scripted_chat())
     assert main(["ingest", str(SUITE / "documents-clean")]) == 0
+    return work
+
+
+def test_verify_check_writes_reports_only_inside_out_even_through_a_planted_symlink(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    work = cli_with_fakes(tmp_path, monkeypatch)
     text = text_of(ARTICLES[0]["path"])
     names = ["..x", "-rf", "a b", "x" * 200, "adv"]
     paths = []
@@ -464,14 +471,7 @@ def test_verify_check_writes_reports_only_inside_out_even_through_a_planted_syml
 def test_a_report_name_over_the_file_name_limit_fails_without_writing_elsewhere(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ):
-    work = tmp_path / "work"
-    (work / "articles").mkdir(parents=True)
-    monkeypatch.setenv("VERIFY_STORE", str(work / "chroma"))
-    monkeypatch.setenv("VERIFY_CALIBRATION", "off")
-    monkeypatch.setenv("VERIFY_KIND_CLASSIFIER", "false")
-    monkeypatch.setattr(verify.verifier, "make_embedder", lambda name: HashEmbedder())
-    monkeypatch.setattr(verify.verifier.Verifier, "_build_chat", lambda self: scripted_chat())
-    assert main(["ingest", str(SUITE / "documents-clean")]) == 0
+    work = cli_with_fakes(tmp_path, monkeypatch)
     article = work / "articles" / ("y" * 250 + ".txt")  # a legal file name; its report name is not
     article.write_text(text_of(ARTICLES[0]["path"]), encoding="utf-8")
     out = work / "out"

@@ -16,25 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from .llm import TokenLogprob
+from .llm import TokenLogprob, value_of_token
 from .models import LABELS, Label
 
 T = TypeVar("T")
 
 _VALUE_START = re.compile(r'"label"\s*:\s*"')
-
-
-def _piece(token: str) -> str:
-    return token.strip().lstrip('"').strip().lower()
-
-
-def _label_of(piece: str) -> Label | None:
-    if not piece:
-        return None
-    for label in LABELS:
-        if label.value.startswith(piece) or piece.startswith(label.value):
-            return label
-    return None
 
 
 def label_position(logprobs: list[TokenLogprob]) -> TokenLogprob | None:
@@ -49,7 +36,7 @@ def label_position(logprobs: list[TokenLogprob]) -> TokenLogprob | None:
         piece = item.token.strip().strip('":{, \n').lower()
         if not seen_key:
             seen_key = piece.endswith("label")
-            if seen_key and _label_of(_piece(item.token.split("label", 1)[1])) is not None:
+            if seen_key and value_of_token(item.token.split("label", 1)[1], LABELS) is not None:
                 return None  # key and value fused in one token: no clean position
             continue
         if piece:
@@ -62,12 +49,12 @@ def label_probabilities(text: str, logprobs: list[TokenLogprob] | None) -> dict[
     if not logprobs or not _VALUE_START.search(text):
         return None
     token = label_position(logprobs)
-    if token is None or _label_of(_piece(token.token)) is None:
+    if token is None or value_of_token(token.token, LABELS) is None:
         return None
     alternatives = token.top or ((token.token, token.logprob),)
     mass: dict[Label, float] = dict.fromkeys(LABELS, 0.0)
     for tok, logprob in alternatives:
-        label = _label_of(_piece(tok))
+        label = value_of_token(tok, LABELS)
         if label is not None:
             mass[label] += math.exp(logprob)
     floor = math.exp(min(lp for _, lp in alternatives)) / 2

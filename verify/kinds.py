@@ -12,7 +12,7 @@ import re
 from pydantic import BaseModel
 
 from .fences import data_line
-from .llm import ChatBackend, ChatRequest, TokenLogprob
+from .llm import ChatBackend, ChatRequest, TokenLogprob, value_of_token
 from .models import ClaimKind, Usage
 from .prompts import PromptTemplate
 from .structured import call_structured
@@ -46,16 +46,6 @@ def checkable_probability(logprobs: list[TokenLogprob] | None) -> float | None:
     return None
 
 
-def _kind_of(token: str) -> ClaimKind | None:
-    piece = token.strip().lstrip('"').strip().lower()
-    if not piece:
-        return None
-    for kind in ClaimKind:
-        if kind.value.startswith(piece) or piece.startswith(kind.value):
-            return kind
-    return None
-
-
 def kind_distributions(logprobs: list[TokenLogprob] | None) -> list[dict[ClaimKind, float]] | None:
     """The probability of each kind wherever the extractor wrote a ``"kind"`` value, in order.
 
@@ -76,7 +66,7 @@ def kind_distributions(logprobs: list[TokenLogprob] | None) -> list[dict[ClaimKi
         token = logprobs[bisect.bisect_right(starts, match.end()) - 1]  # the token holding the value's first character
         mass = dict.fromkeys(ClaimKind, 0.0)
         for piece, logprob in token.top or ((token.token, token.logprob),):
-            kind = _kind_of(piece)
+            kind = value_of_token(piece, ClaimKind)
             if kind is not None:
                 mass[kind] += math.exp(logprob)
         total = sum(mass.values())

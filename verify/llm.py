@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import openai
 
@@ -27,6 +29,7 @@ from .errors import (
 from .models import Usage
 
 log = logging.getLogger("verify")
+V = TypeVar("V", bound=StrEnum)
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,17 @@ class TokenLogprob:
     token: str
     logprob: float
     top: tuple[tuple[str, float], ...] = ()
+
+
+def value_of_token(token: str, values: Iterable[V]) -> V | None:
+    """The enum value a token starts writing (``"op`` -> opinion) or spells out, if any."""
+    piece = token.strip().lstrip('"').strip().lower()
+    if not piece:
+        return None
+    for value in values:
+        if value.startswith(piece) or piece.startswith(value):
+            return value
+    return None
 
 
 @dataclass

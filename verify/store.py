@@ -7,7 +7,6 @@ dimension are recorded in the collection metadata; opening the collection with a
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import threading
@@ -18,6 +17,7 @@ from typing import Any
 
 from .embeddings import Embedder
 from .errors import CollectionMissingError, EmbeddingMismatchError, StoreError
+from .locks import LockHeld, take_lock
 from .models import EvidencePassage
 
 log = logging.getLogger("verify")
@@ -210,18 +210,13 @@ def _lock_for_writing(path: Path) -> str:
         if key in _HELD:
             _HELD[key][1] += 1
             return key
-        fd = os.open(path / WRITER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            os.close(fd)
+            fd = take_lock(path / WRITER_LOCK)
+        except LockHeld as exc:
             raise StoreError(
-                f"the evidence store at {path} is being written by another process (pid {holder}); "
+                f"the evidence store at {path} is being written by another process (pid {exc.holder}); "
                 "wait for it, or share a Chroma server (chroma_url) between writers"
             ) from exc
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         _HELD[key] = [fd, 1]
         return key
 

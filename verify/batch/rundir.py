@@ -14,7 +14,6 @@ that changes results is refused with the differences named.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -28,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from .. import __version__
 from ..errors import ConfigError, VerifyError
+from ..locks import LockHeld, take_lock
 from .files import write_durably
 from .inputs import ArticleInput
 
@@ -184,18 +184,14 @@ def locked(directory: Path) -> Iterator[None]:
     """Hold the run directory for this process (an advisory lock the kernel drops when the process
     dies, so a killed run never leaves it locked). A second process gets a clear error."""
     directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            raise RunInUseError(
-                f"run directory {directory} is in use by another verify process (pid {holder}); "
-                "give each worker its own directory (--shard K/N) and join them with 'verify runs merge'"
-            ) from exc
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        fd = take_lock(directory / LOCK)
+    except LockHeld as exc:
+        raise RunInUseError(
+            f"run directory {directory} is in use by another verify process (pid {exc.holder}); "
+            "give each worker its own directory (--shard K/N) and join them with 'verify runs merge'"
+        ) from exc
+    try:
         yield
     finally:
         os.close(fd)
