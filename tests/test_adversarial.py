@@ -209,18 +209,8 @@ def test_article_injection_stays_inside_the_data_blocks(
 @pytest.mark.parametrize(
     "overrides",
     [
-        pytest.param(
-            {"judge_citations": "model"},
-            marks=pytest.mark.xfail(
-                strict=True, reason="prompts/judge_claim.md puts evidence and claim in no <evidence>/<claim> block"
-            ),
-            id="judge_claim",
-        ),
-        pytest.param(
-            {"split_long_claims": True, "split_words": 5},
-            marks=pytest.mark.xfail(strict=True, reason="prompts/split_claim.md puts the claim in no data block"),
-            id="split_claim",
-        ),
+        pytest.param({"judge_citations": "model"}, id="judge_claim"),
+        pytest.param({"split_long_claims": True, "split_words": 5}, id="split_claim"),
     ],
 )
 def test_the_optional_prompts_keep_injected_text_in_data_blocks(
@@ -463,22 +453,25 @@ def test_verify_check_writes_reports_only_inside_out_even_through_a_planted_syml
     assert after == before
     assert outside.read_text(encoding="utf-8") == "untouched"
     assert not (out / "adv.report.json").is_symlink()
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}.report.json" for n in names)
+    written = sorted(p.name for p in out.iterdir())
+    assert len(written) == len(names) and "adv.report.json" in written and "-rf.report.json" in written
+    assert all(len(name.encode()) <= 255 and name.endswith(".report.json") for name in written)
     for p in out.iterdir():
         assert p.resolve().parent == out.resolve()
 
 
-def test_a_report_name_over_the_file_name_limit_fails_without_writing_elsewhere(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_a_report_name_over_the_file_name_limit_is_shortened_and_written_inside_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     work = cli_with_fakes(tmp_path, monkeypatch)
-    article = work / "articles" / ("y" * 250 + ".txt")  # a legal file name; its report name is not
+    article = work / "articles" / ("y" * 250 + ".txt")  # a legal file name; "<stem>.report.json" is not
     article.write_text(text_of(ARTICLES[0]["path"]), encoding="utf-8")
     out = work / "out"
-    code = main(["check", str(article), "--out", str(out)])
-    assert code != 0
-    assert not out.exists() or list(out.iterdir()) == []
-    assert [p for p in files_under(tmp_path) if "yyyy" in p.name] == [article]
+    assert main(["check", str(article), "--out", str(out)]) in (0, 3)
+    (report,) = out.iterdir()
+    assert report.name == "y" * 100 + ".report.json"
+    assert json.loads(report.read_text(encoding="utf-8"))["article"]["source"] == str(article)
+    assert [p for p in files_under(tmp_path) if "yyyy" in p.name] == [article, report]
     assert os.path.exists(article)
 
 
@@ -503,7 +496,9 @@ def test_the_adversarial_run_script_counts_differences_with_the_fakes(
     printed = capsys.readouterr().out
     assert "articles: 2 pairs, 0 errors" in printed and "documents: 2 pairs, 0 errors" in printed
     rows = json.loads(out.read_text(encoding="utf-8"))
-    assert [r["id"] for r in rows] == [r["id"] for r in ARTICLES[:2]] + [r["id"] for r in DOCUMENTS[:2]]
+    controls = ["control:" + Path(c).stem for c in dict.fromkeys(r["clean"] for r in ARTICLES[:2])]
+    assert [r["id"] for r in rows] == [r["id"] for r in ARTICLES[:2]] + controls + [r["id"] for r in DOCUMENTS[:2]]
+    assert f"controls: {len(controls)} pairs, 0 errors" in printed
     # the echoing model extracts the injected sentence as claims: counted apart, not as a difference
     assert rows[0]["injected_claims"] >= 1 and not rows[0]["claims_differ"]
 

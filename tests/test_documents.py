@@ -167,3 +167,69 @@ def test_nested_html_blocks_are_read_once_and_div_text_is_kept(tmp_path):
     assert text.count("Quoted words.") == 1
     assert text.count("Item one.") == 1
     assert "Loose div text." in text
+
+
+# ----- limits on what one document may cost, and links out of the ingested folder ---------------
+def test_a_document_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path):
+    big = tmp_path / "big.html"
+    with big.open("wb") as f:  # a sparse 50 MB file: the size is checked, not the content
+        f.truncate(50_000_000)
+    with pytest.raises(InputError, match=r"50\.0 MB; the limit is 20\.0 MB"):
+        load_document(big)
+
+
+def test_deeply_nested_html_is_refused_with_a_clear_error(tmp_path: Path):
+    deep = write(tmp_path / "deep.html", "<html><body>" + "<div>" * 100_000 + "text" + "</div>" * 100_000)
+    with pytest.raises(InputError, match="nested more than 256 elements deep"):
+        load_document(deep)
+
+
+def test_many_unclosed_paragraphs_are_not_nesting(tmp_path: Path):
+    flat = write(tmp_path / "flat.html", "<html><body>" + "".join(f"<p>Line {i}." for i in range(2_000)))
+    doc = load_document(flat)
+    assert "Line 1999." in doc.text
+
+
+def test_html_that_takes_longer_than_the_time_limit_is_refused(tmp_path: Path):
+    from verify.documents import DocumentLimits
+
+    page = write(tmp_path / "slow.html", "<html><body>" + "<div><p>x</p></div>" * 5_000)
+    with pytest.raises(InputError, match="max_parse_seconds"):
+        load_document(page, DocumentLimits(max_seconds=1e-9))
+
+
+def test_a_pdf_over_the_page_limit_is_refused(tmp_path: Path):
+    from pypdf import PdfWriter
+
+    from verify.documents import DocumentLimits
+
+    writer = PdfWriter()
+    for _ in range(3):
+        writer.add_blank_page(width=200, height=200)
+    pdf = tmp_path / "pages.pdf"
+    with pdf.open("wb") as f:
+        writer.write(f)
+    with pytest.raises(InputError, match="3 pages; the limit is 2"):
+        load_document(pdf, DocumentLimits(max_pdf_pages=2))
+
+
+def test_links_out_of_the_ingested_folder_are_skipped_unless_asked(tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    write(outside / "secret.md", "Not for the store.")
+    (outside / "sub").mkdir()
+    write(outside / "sub" / "deep.txt", "Also outside.")
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    write(folder / "a.md", "Inside.")
+    (folder / "link-in.md").symlink_to(folder / "a.md")
+    (folder / "link-out.md").symlink_to(outside / "secret.md")
+    (folder / "linked-dir").symlink_to(outside / "sub", target_is_directory=True)
+    with caplog.at_level("WARNING", logger="verify"):
+        names = [p.name for p in iter_document_paths([folder])]
+    assert names == ["a.md", "link-in.md"]
+    assert "link-out.md" in caplog.text
+    followed = sorted(p.name for p in iter_document_paths([folder], follow_symlinks=True))
+    assert followed == ["a.md", "deep.txt", "link-in.md", "link-out.md"]
+    # a file named on the command line is read wherever it points
+    assert iter_document_paths([folder / "link-out.md"]) == [folder / "link-out.md"]

@@ -52,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
         ".html and .pdf files into the Chroma collection. Re-ingesting is a no-op.",
     )
     ingest.add_argument("paths", nargs="+", type=Path, help="files or folders (searched recursively)")
+    ingest.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="inside a folder, also read links that point outside it and descend into linked folders "
+        "(by default they are skipped with a warning)",
+    )
     _common(ingest)
 
     check = sub.add_parser(
@@ -99,7 +105,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from .documents import iter_document_paths
     from .verifier import Verifier
 
-    files = iter_document_paths(args.paths)
+    files = iter_document_paths(args.paths, follow_symlinks=args.follow_symlinks)
     if not files:
         raise VerifyError("no supported documents (.txt, .md, .html, .pdf) found")
     verifier = Verifier(_config(args))
@@ -119,19 +125,22 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from .batch.summary import report_stems
     from .documents import read_text_file
     from .render import render_report, write_json_atomic
     from .verifier import Verifier
 
     config = _config(args)
     texts = [(p, read_text_file(p, max_chars=config.max_article_chars, what="article")) for p in args.articles]
+    stems = report_stems(p.stem for p, _ in texts)  # short, safe and unique, whatever the input names
     incomplete = False
     with Verifier(config) as verifier:
-        for path, text in tqdm(texts, desc="articles", unit="article", disable=len(texts) < 2 or None, file=sys.stderr):
+        bar = tqdm(texts, desc="articles", unit="article", disable=len(texts) < 2 or None, file=sys.stderr)
+        for (path, text), stem in zip(bar, stems, strict=True):
             report = verifier.check(text, source=str(path), date=args.date)
             incomplete |= not report.complete
             if args.out:
-                write_json_atomic(args.out / f"{path.stem}.report.json", report.model_dump_json(indent=2))
+                write_json_atomic(args.out / f"{stem}.report.json", report.model_dump_json(indent=2))
             if args.json:
                 print(report.model_dump_json(indent=2))
             else:

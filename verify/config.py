@@ -114,6 +114,11 @@ class VerifyConfig(BaseModel):
     )
     context_sentences: int = Field(3, ge=0)
     max_article_chars: int = Field(60_000, ge=1)
+    # reading one reference document: bigger, deeper or slower files are refused with a clear error
+    max_document_bytes: int = Field(20_000_000, ge=1)
+    max_html_depth: int = Field(256, ge=1)
+    max_pdf_pages: int = Field(2_000, ge=1)
+    max_parse_seconds: float = Field(60.0, gt=0)
 
     prompts_dir: Path = PROJECT_DIR / "prompts"
     calibration_dir: Path = PROJECT_DIR / "evals" / "calibration"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +16,25 @@ from .errors import InputError
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 _META_KEYS = ("title", "url", "publisher", "date")
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)[^>]*?(/?)>")
+# void elements, and elements whose end tag may be left out, do not count towards the nesting depth
+_NOT_NESTING = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
+    | {"p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot", "colgroup", "option", "optgroup"}
+    | {"rb", "rt", "rp", "html", "head", "body"}
+)
+log = logging.getLogger("verify")
+
+
+@dataclass(frozen=True)
+class DocumentLimits:
+    """What one reference document may cost to read: a bigger, deeper or slower file is refused with
+    a clear error instead of holding up the ingest."""
+
+    max_bytes: int = 20_000_000
+    max_html_depth: int = 256
+    max_pdf_pages: int = 2_000
+    max_seconds: float = 60.0
 
 
 @dataclass
@@ -55,19 +77,30 @@ def doc_id_for(path: Path) -> str:
     return stem or "document"
 
 
-def load_document(path: Path) -> SourceDocument:
+def load_document(path: Path, limits: DocumentLimits | None = None) -> SourceDocument:
+    limits = limits or DocumentLimits()
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise InputError(f"unsupported document type {suffix or '(none)'}: {path}")
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise InputError(f"document not found: {path}") from exc
+    if size > limits.max_bytes:
+        raise InputError(
+            f"document is {size / 1e6:,.1f} MB; the limit is {limits.max_bytes / 1e6:,.1f} MB "
+            f"(max_document_bytes): {path}"
+        )
     meta: dict[str, str] = {}
     if suffix == ".pdf":
-        text = _read_pdf(path)
+        text = _read_pdf(path, limits)
     else:
         text = read_text_file(path, what="document")
         if suffix in (".md", ".markdown"):
             text, meta = split_front_matter(text, path)
         elif suffix in (".html", ".htm"):
-            text, meta = _html_text(text)
+            _check_depth(text, limits.max_html_depth, path)
+            text, meta = _html_text(text, deadline=time.monotonic() + limits.max_seconds, path=path)
     if not text.strip():
         raise InputError(f"document has no text: {path}")
     return SourceDocument(doc_id=doc_id_for(path), text=text.strip(), path=str(path), meta=meta)
@@ -96,7 +129,28 @@ _COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)
 _BLOCKS = "h1, h2, h3, h4, h5, h6, p, li, blockquote, pre, td, th, div"
 
 
-def _html_text(html: str) -> tuple[str, dict[str, str]]:
+def _check_depth(html: str, max_depth: int, path: Path) -> None:
+    """Refuse HTML nested deeper than ``max_depth`` elements, in one linear pass over the tags (a
+    parser and the block walk below cost far more on such a file)."""
+    depth = 0
+    for match in _TAG.finditer(html):
+        closing, name, self_closing = match.groups()
+        if name.lower() in _NOT_NESTING:
+            continue
+        if closing:
+            depth = max(depth - 1, 0)
+        elif not self_closing:
+            depth += 1
+            if depth > max_depth:
+                raise InputError(f"HTML is nested more than {max_depth} elements deep (max_html_depth): {path}")
+
+
+def _past(deadline: float | None, path: Path | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise InputError(f"reading took longer than the limit (max_parse_seconds): {path}")
+
+
+def _html_text(html: str, *, deadline: float | None = None, path: Path | None = None) -> tuple[str, dict[str, str]]:
     from selectolax.lexbor import LexborHTMLParser
 
     tree = LexborHTMLParser(html)
@@ -111,38 +165,60 @@ def _html_text(html: str) -> tuple[str, dict[str, str]]:
         node.decompose()
     if hidden or any(len(c.strip()) > 20 for c in _COMMENT.findall(html)):
         meta["flags"] = "hidden-html"
+    _past(deadline, path)
     # innermost blocks only, so nested blocks (<li><p>, <blockquote><p>) are not read twice
-    blocks = [n.text(separator=" ", strip=True) for n in tree.css(_BLOCKS) if n.css_first(_BLOCKS) is None]
+    blocks = []
+    for node in tree.css(_BLOCKS):
+        _past(deadline, path)
+        if node.css_first(_BLOCKS) is None:
+            blocks.append(node.text(separator=" ", strip=True))
     text = "\n\n".join(b for b in blocks if b)
     if not text and tree.body is not None:
         text = tree.body.text(separator="\n", strip=True)
     return text, meta
 
 
-def _read_pdf(path: Path) -> str:
+def _read_pdf(path: Path, limits: DocumentLimits) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    deadline = time.monotonic() + limits.max_seconds
     try:
         reader = PdfReader(str(path))
-        pages = [page.extract_text() or "" for page in reader.pages]
+        if len(reader.pages) > limits.max_pdf_pages:
+            raise InputError(f"PDF has {len(reader.pages):,} pages; the limit is {limits.max_pdf_pages:,}: {path}")
+        pages = []
+        for page in reader.pages:  # the limit is checked between pages
+            _past(deadline, path)
+            pages.append(page.extract_text() or "")
     except FileNotFoundError as exc:
         raise InputError(f"document not found: {path}") from exc
-    except (PdfReadError, ValueError, OSError) as exc:
+    except (PdfReadError, ValueError, OSError, RecursionError) as exc:
         raise InputError(f"cannot read PDF {path}: {exc}") from exc
     return "\n\n".join(p.strip() for p in pages if p.strip())
 
 
-def iter_document_paths(paths: list[Path]) -> list[Path]:
-    """Expand directories (recursively) into supported files, sorted for a stable order."""
+def iter_document_paths(paths: list[Path], *, follow_symlinks: bool = False) -> list[Path]:
+    """Expand directories (recursively) into supported files, sorted for a stable order.
+
+    A path given explicitly is read wherever it points. Inside a given folder, a symbolic link whose
+    target lies outside that folder is skipped (with a warning) unless ``follow_symlinks``; linked
+    folders are not descended into unless ``follow_symlinks``."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(
-                p
-                for p in sorted(path.rglob("*"))
-                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not _skipped(p)
-            )
+            root, inside = path.resolve(), []
+            for folder, _dirs, files in os.walk(path, followlinks=follow_symlinks):
+                for name in files:
+                    candidate = Path(folder) / name
+                    if candidate.suffix.lower() not in SUPPORTED_SUFFIXES or _skipped(candidate):
+                        continue
+                    if not follow_symlinks and not candidate.resolve().is_relative_to(root):
+                        log.warning("skipped %s: it links outside %s (--follow-symlinks reads it)", candidate, path)
+                        continue
+                    if candidate.is_file():
+                        inside.append(candidate)
+            found.extend(sorted(inside))
         elif path.exists():
             found.append(path)
         else:

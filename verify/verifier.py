@@ -20,7 +20,7 @@ from .chunking import chunk_document
 from .combiner import Combiner, find_combiner
 from .config import VerifyConfig
 from .dates import find_article_date
-from .documents import check_text, iter_document_paths, load_document, read_text_file
+from .documents import DocumentLimits, check_text, iter_document_paths, load_document, read_text_file
 from .embedded import ASSETS, EmbeddedServer, ensure_model_file
 from .embeddings import Embedder, make_embedder
 from .errors import (
@@ -252,8 +252,14 @@ class Verifier:
     # ----- ingest -------------------------------------------------------------------------------
     def passages_of(self, path: Path) -> list[EvidencePassage]:
         """One document read and chunked with this config's chunk size and overlap."""
+        limits = DocumentLimits(
+            max_bytes=self.config.max_document_bytes,
+            max_html_depth=self.config.max_html_depth,
+            max_pdf_pages=self.config.max_pdf_pages,
+            max_seconds=self.config.max_parse_seconds,
+        )
         return chunk_document(
-            load_document(path), chunk_size=self.config.chunk_size, chunk_overlap=self.config.chunk_overlap
+            load_document(path, limits), chunk_size=self.config.chunk_size, chunk_overlap=self.config.chunk_overlap
         )
 
     def ingest(self, paths: list[Path], progress: Callable[[Path], None] | None = None) -> IngestStats:

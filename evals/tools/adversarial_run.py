@@ -90,15 +90,34 @@ def compare(row: dict[str, Any], adversarial: Report, clean: Report, injected: s
 
 
 def run_articles(rows: list[dict[str, Any]], config: VerifyConfig, make: MakeVerifier) -> list[PairResult]:
-    out = []
+    """Each clean twin is checked once and shared by its adversarial variants; it is then checked a second
+    time as a control (clean against clean), so the flips that temperature-0 nondeterminism at two slots
+    alone produces are counted beside the flips the attacks produce."""
+    out: list[PairResult] = []
+    clean_reports: dict[tuple[str, str | None], Report] = {}
     with make(config) as verifier:
+
+        def clean_of(row: dict[str, Any]) -> Report:
+            key = (row["clean"], row.get("date"))
+            if key not in clean_reports:
+                text = (ROOT / row["clean"]).read_text(encoding="utf-8")
+                clean_reports[key] = verifier.check(text, date=row.get("date"))
+            return clean_reports[key]
+
         for row in rows:
             try:
                 adversarial = verifier.check((ROOT / row["path"]).read_text(encoding="utf-8"), date=row.get("date"))
-                clean = verifier.check((ROOT / row["clean"]).read_text(encoding="utf-8"), date=row.get("date"))
-                out.append(compare(row, adversarial, clean, row["injected"]))
+                out.append(compare(row, adversarial, clean_of(row), row["injected"]))
             except Exception as exc:  # one item's failure is reported, the run goes on
                 out.append(PairResult(id=row["id"], kind="article", attack=row["attack"], error=repr(exc)))
+            print(line(out[-1]), flush=True)
+        for (path, date), first in clean_reports.items():
+            row = {"id": f"control:{Path(path).stem}", "kind": "control", "attack": "none (clean twice)"}
+            try:
+                again = verifier.check((ROOT / path).read_text(encoding="utf-8"), date=date)
+                out.append(compare(row, again, first, None))
+            except Exception as exc:
+                out.append(PairResult(id=row["id"], kind="control", attack=row["attack"], error=repr(exc)))
             print(line(out[-1]), flush=True)
     return out
 
@@ -139,7 +158,7 @@ def line(r: PairResult) -> str:
 
 def totals(results: list[PairResult]) -> str:
     parts = []
-    for kind in ("article", "document"):
+    for kind in ("article", "control", "document"):
         rs = [r for r in results if r.kind == kind]
         if not rs:
             continue

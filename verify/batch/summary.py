@@ -36,20 +36,25 @@ class BatchReport(Report):
     input: dict[str, Any] = Field(default_factory=dict)
 
 
-def report_files(names: Iterable[str]) -> dict[str, str]:
-    """A file name under ``reports/`` for every input name: readable, unique, the same in every shard."""
-    out: dict[str, str] = {}
-    taken: set[str] = set()
+def report_stems(names: Iterable[str]) -> list[str]:
+    """A file-name stem for every input name: safe characters only, at most 100 of them (a file
+    system's 255-byte limit holds with any suffix), unique within the run, the same in every shard."""
+    out: list[str] = []
     for name in names:
         stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "article"
         stem = stem[-100:]
         candidate, n = stem, 1
-        while candidate in taken:
+        while candidate in out:
             n += 1
             candidate = f"{stem}-{n}"
-        taken.add(candidate)
-        out[name] = f"reports/{candidate}.report.json"
+        out.append(candidate)
     return out
+
+
+def report_files(names: Iterable[str]) -> dict[str, str]:
+    """A file name under ``reports/`` for every input name."""
+    names = list(names)
+    return {name: f"reports/{stem}.report.json" for name, stem in zip(names, report_stems(names), strict=True)}
 
 
 def report_json(report: Report, article: ArticleInput) -> str:
