@@ -382,7 +382,7 @@ class _Run:
             return
         try:
             async with self.gate:
-                probability, usage = await classifier.probability(claim.text)
+                probability, usage = await classifier.probability(claim.text, sentence=claim.sentence)
         except FATAL:
             raise
         except BackendError as exc:

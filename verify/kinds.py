@@ -94,9 +94,13 @@ class KindClassifier:
         self.prompt = prompt
         self.max_reasks = max_reasks
 
-    async def probability(self, claim: str) -> tuple[float | None, Usage]:
+    async def probability(self, claim: str, *, sentence: str | None = None) -> tuple[float | None, Usage]:
+        """P(checkable) of one claim; a prompt with a ``{sentence}`` field also sees its source sentence."""
+        values = {"claim": data_line(claim)}
+        if "sentence" in self.prompt.fields:
+            values["sentence"] = data_line(sentence or claim)
         request = ChatRequest(
-            messages=self.prompt.render(claim=data_line(claim)),
+            messages=self.prompt.render(**values),
             schema=SCHEMA,
             schema_name="checkable",
             logprobs=True,

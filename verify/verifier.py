@@ -232,6 +232,9 @@ class Verifier:
         head = vectors[0]
         return [sum(a * b for a, b in zip(head, v, strict=True)) for v in vectors[1:]]
 
+    def make_kind_classifier(self, chat: ChatBackend | None = None) -> KindClassifier:
+        return KindClassifier(chat or self.chat, self.kind_prompt, max_reasks=self.config.max_reasks)
+
     def make_extractor(self, chat: ChatBackend | None = None) -> ClaimExtractor:
         return ClaimExtractor(
             chat or self.chat,
@@ -240,9 +243,7 @@ class Verifier:
             context_sentences=self.config.context_sentences,
             max_reasks=self.config.max_reasks,
             concurrency=self.config.concurrency,
-            classifier=KindClassifier(chat or self.chat, self.kind_prompt, max_reasks=self.config.max_reasks)
-            if self.config.kind_classifier
-            else None,
+            classifier=self.make_kind_classifier(chat) if self.config.kind_classifier else None,
             checkable_threshold=self.config.checkable_threshold,
             kind_logprobs=self.config.kind_logprobs,
             splitter=self.split_prompt,

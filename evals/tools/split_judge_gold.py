@@ -18,17 +18,22 @@ from pathlib import Path
 TEST_SHARE = 0.4
 
 
-def main(path: Path) -> None:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+def assign_splits(rows: list[dict], key: str) -> None:
+    """Give every row without a split one, by the rule above, grouping by ``row[key]`` and first tag."""
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for row in rows:
         if "split" not in row:
-            groups[(row["label"], (row.get("tags") or ["none"])[0])].append(row)
+            groups[(row[key], (row.get("tags") or ["none"])[0])].append(row)
     for group in groups.values():
         group.sort(key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())
         n_test = round(TEST_SHARE * len(group))
         for i, row in enumerate(group):
             row["split"] = "test" if i < n_test else "dev"
+
+
+def main(path: Path) -> None:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assign_splits(rows, "label")
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     counts: dict[str, int] = defaultdict(int)
     for row in rows:

@@ -30,15 +30,16 @@ def add_eval_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None])
         "run",
         help="run an eval and write a results directory",
         description="Judge-level datasets (JSONL): modes 'judge' (gold passages given) and "
-        "'retrieval' (passages ingested, then retrieved). Annotated article folders: modes "
+        "'retrieval' (passages ingested, then retrieved). Kind gold (JSONL with 'kind' and 'sentence', "
+        "e.g. evals/kind_gold.jsonl): mode 'kinds' (the kind step alone). Annotated article folders: modes "
         "'extraction' and 'pipeline' (full check). Writes items.jsonl, summary.json, report.md "
         "and PNG plots to --out.",
     )
     run.add_argument("dataset", type=Path, help="JSONL file (generic or CLIMATE-FEVER) or a folder of *.gold.json")
     run.add_argument(
         "--mode",
-        choices=["judge", "retrieval", "extraction", "pipeline"],
-        help="default: judge for JSONL, pipeline for article folders",
+        choices=["judge", "retrieval", "kinds", "extraction", "pipeline"],
+        help="default: judge for JSONL (kinds for kind gold), pipeline for article folders",
     )
     run.add_argument("--format", choices=["auto", "generic", "climate-fever"], default="auto")
     run.add_argument(
@@ -214,6 +215,23 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kind_units(args: argparse.Namespace) -> list[Any]:
+    """Kind gold items of the asked split; ``--limit`` takes a seeded random subset, in file order."""
+    import random
+
+    from .kind_items import load_kind_items
+
+    items = load_kind_items(args.dataset)
+    if args.split:
+        items = [it for it in items if it.split == args.split]
+        if not items:
+            raise ConfigError(f"no item in {args.dataset} is in split {args.split!r}")
+    if args.limit and args.limit < len(items):
+        keep = set(random.Random(args.seed).sample(range(len(items)), args.limit))
+        items = [it for i, it in enumerate(items) if i in keep]
+    return items
+
+
 def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace], Any]) -> int:
     from tqdm import tqdm
 
@@ -225,10 +243,15 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
     config = make_config(args)
     if args.calibration:
         config = config.model_copy(update={"calibration": args.calibration})
+    from .kind_items import is_kind_dataset
+
     articles = args.dataset.is_dir()
-    mode = args.mode or ("pipeline" if articles else "judge")
+    kind_gold = is_kind_dataset(args.dataset)
+    mode = args.mode or ("pipeline" if articles else "kinds" if kind_gold else "judge")
     if articles != (mode in ("extraction", "pipeline")):
         raise ConfigError(f"mode {mode} needs {'an article folder' if not articles else 'a JSONL dataset'}")
+    if kind_gold != (mode == "kinds"):
+        raise ConfigError(f"mode {mode} needs {'a kind gold file' if mode == 'kinds' else 'another dataset'}")
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     run_dir = args.out or Path("runs") / f"{mode}-{args.dataset.stem}-{stamp}"
     command = "verify " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -238,8 +261,10 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
     with Verifier(config) as verifier:
         if own_store:
             verifier.ingest([args.evidence])  # idempotent, so a resumed run reuses the same passages
-        if articles:
-            units: list[Any] = load_articles(args.dataset)
+        if kind_gold:
+            units: list[Any] = _kind_units(args)
+        elif articles:
+            units = load_articles(args.dataset)
             if args.split:
                 units = [a for a in units if a.split == args.split]
                 if not units:
@@ -283,7 +308,14 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
                 file=sys.stderr,
                 disable=None,
             ) as bar:
-                if articles:
+                if kind_gold:
+                    from .kind_items import run_kind_items
+
+                    classifier = verifier.make_kind_classifier()
+                    asyncio.run(
+                        run_kind_items(classifier, units, log, concurrency=config.concurrency, progress=bar.update)
+                    )
+                elif articles:
                     asyncio.run(
                         runner.run_articles(verifier, units, log, judge=mode == "pipeline", progress=bar.update)
                     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,14 @@ _SCALARS = (
 def compare_runs(dir_a: Path, dir_b: Path) -> str:
     sum_a, rec_a = load_run(dir_a)
     sum_b, rec_b = load_run(dir_b)
+    if sum_a.get("mode") == "kinds" or sum_b.get("mode") == "kinds":
+        from .kind_items import compare_kind_runs
+
+        if sum_a.get("mode") != sum_b.get("mode"):
+            raise InputError("a kinds run can only be compared with another kinds run")
+        return f"A: {dir_a}\nB: {dir_b}\n" + compare_kind_runs(
+            rec_a, rec_b, sum_a["kinds"]["threshold"], sum_b["kinds"]["threshold"]
+        )
     if "extraction" in sum_a and "extraction" in sum_b:
         return _compare_articles(rec_a, rec_b, dir_a, dir_b)
     if "headline" not in sum_a or "headline" not in sum_b:
@@ -95,41 +104,59 @@ def _compare_articles(
 ) -> str:
     """Extraction figures of two article runs on their shared articles, with a paired bootstrap over
     articles (claims of one article are not independent, so whole articles are resampled)."""
-    import random
-
     shared = sorted(set(rec_a) & set(rec_b))
-    a_all = extraction_metrics([rec_a[i] for i in shared])
-    b_all = extraction_metrics([rec_b[i] for i in shared])
-    rng = random.Random(0)
-    diffs: dict[str, list[float]] = {k: [] for k in a_all}
-    for _ in range(ARTICLE_RESAMPLES if len(shared) > 1 else 0):
-        pick = [rng.choice(shared) for _ in shared]
-        ma = extraction_metrics([rec_a[i] for i in pick])
-        mb = extraction_metrics([rec_b[i] for i in pick])
-        for k in diffs:
-            if ma[k] is not None and mb[k] is not None:
-                diffs[k].append(mb[k] - ma[k])  # type: ignore[operator]
     lines = [
         f"A: {dir_a}",
         f"B: {dir_b}",
         f"shared articles: {len(shared)} (paired bootstrap over articles, {ARTICLE_RESAMPLES} resamples)",
         "",
-        f"{'metric':<28}{'A':>8}{'B':>8}{'B-A':>9}  paired 95% CI of B-A",
-        "-" * 80,
+        *paired_table(
+            [rec_a[i] for i in shared], [rec_b[i] for i in shared], extraction_metrics, extraction_metrics, width=28
+        ),
     ]
-    for k, va in a_all.items():
-        vb = b_all[k]
-        row = f"{k:<28}{_num(va):>8}{_num(vb):>8}{_diff(va, vb):>9}"
-        d = sorted(diffs[k])
-        if len(d) >= 20:
-            lo, hi = d[int(0.025 * len(d))], d[int(0.975 * len(d)) - 1]
-            row += f"  [{lo:+.3f}, {hi:+.3f}]" + ("  * outside noise" if lo > 0 or hi < 0 else "")
-        lines.append(row)
     for key in ("seconds", "extracted"):
         va = sum(_size(rec_a[i], key) for i in shared) / max(1, len(shared))
         vb = sum(_size(rec_b[i], key) for i in shared) / max(1, len(shared))
         lines.append(f"{key + ' per article':<28}{va:>8.1f}{vb:>8.1f}{vb - va:>+9.1f}")
     return "\n".join(lines)
+
+
+Measure = Callable[[list[dict[str, Any]]], dict[str, float | None]]
+
+
+def paired_table(
+    a: list[dict[str, Any]],
+    b: list[dict[str, Any]],
+    measure_a: Measure,
+    measure_b: Measure,
+    *,
+    width: int = 20,
+    resamples: int = ARTICLE_RESAMPLES,
+) -> list[str]:
+    """Each figure of ``measure`` on two runs' records of the same units (``a[i]`` and ``b[i]``), with a
+    95% interval of B-A from resampling the units together."""
+    import random
+
+    fa, fb = measure_a(a), measure_b(b)
+    rng = random.Random(0)
+    diffs: dict[str, list[float]] = {k: [] for k in fa}
+    for _ in range(resamples if len(a) > 1 else 0):
+        pick = [rng.randrange(len(a)) for _ in a]
+        ma, mb = measure_a([a[i] for i in pick]), measure_b([b[i] for i in pick])
+        for k in diffs:
+            va, vb = ma[k], mb[k]
+            if va is not None and vb is not None:
+                diffs[k].append(vb - va)
+    lines = [f"{'metric':<{width}}{'A':>8}{'B':>8}{'B-A':>9}  paired 95% CI of B-A", "-" * (width + 52)]
+    for k, va in fa.items():
+        vb = fb[k]
+        row = f"{k:<{width}}{_num(va):>8}{_num(vb):>8}{_diff(va, vb):>9}"
+        d = sorted(diffs[k])
+        if len(d) >= 20:
+            lo, hi = d[int(0.025 * len(d))], d[int(0.975 * len(d)) - 1]
+            row += f"  [{lo:+.3f}, {hi:+.3f}]" + ("  * outside noise" if lo > 0 or hi < 0 else "")
+        lines.append(row)
+    return lines
 
 
 def _size(record: dict[str, Any], key: str) -> float:

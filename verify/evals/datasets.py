@@ -47,7 +47,7 @@ class EvalItem(BaseModel):
     split: str | None = None  # "dev" (look, tune, fit) or "test" (report only), where the dataset says
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def read_jsonl_rows(path: Path) -> list[dict[str, Any]]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError as exc:
@@ -66,7 +66,7 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def detect_format(path: Path) -> str:
-    first = _read_jsonl(path)[0]
+    first = read_jsonl_rows(path)[0]
     return "climate-fever" if "claim_label" in first and "evidences" in first else "generic"
 
 
@@ -77,7 +77,7 @@ def _passage(doc: str, text: str, pid: str | None = None) -> EvidencePassage:
 def load_generic(path: Path, label_map: dict[str, Label] | None = None) -> list[EvalItem]:
     mapping = label_map or LABEL_MAPS["generic"]
     items = []
-    for number, row in enumerate(_read_jsonl(path), 1):
+    for number, row in enumerate(read_jsonl_rows(path), 1):
         try:
             original = str(row["label"])
             passages = []
@@ -105,7 +105,7 @@ def load_generic(path: Path, label_map: dict[str, Label] | None = None) -> list[
 def load_climate_fever(path: Path, label_map: dict[str, Label] | None = None) -> list[EvalItem]:
     mapping = label_map or LABEL_MAPS["climate-fever"]
     items = []
-    for number, row in enumerate(_read_jsonl(path), 1):
+    for number, row in enumerate(read_jsonl_rows(path), 1):
         try:
             passages = [
                 _passage(ev["article"], ev["evidence"], passage_id(ev["evidence_id"], ev["evidence"]))

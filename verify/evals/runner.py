@@ -131,11 +131,16 @@ async def run_items(
         if progress:
             progress()
 
+    await asyncio.gather(*(one(item) for item in pending(items, log, progress)))
+
+
+def pending(items: list[Any], log: RunLog, progress: Progress | None) -> list[Any]:
+    """The items ``log`` does not hold yet; the progress bar is advanced for the others."""
     todo = [item for item in items if not log.done(item.id)]
     for _ in range(len(items) - len(todo)):
         if progress:
             progress()
-    await asyncio.gather(*(one(item) for item in todo))
+    return todo
 
 
 def verdict_fields(v: Verdict) -> dict[str, Any]:

@@ -393,6 +393,15 @@ def wall_time(run_dir: Path) -> dict[str, float]:
 
 
 def finish_run(run_dir: Path, records: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+    if meta["mode"] == "kinds":
+        from .kind_items import render_kind_markdown, summarize_kind_items
+
+        summary = summarize_kind_items(records, meta["config"]["checkable_threshold"])
+        summary["mode"] = "kinds"
+        summary["cost"].update(wall_time(run_dir))
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        (run_dir / "report.md").write_text(render_kind_markdown(summary, meta), encoding="utf-8")
+        return summary
     articles = meta["mode"] in ("extraction", "pipeline")
     summary = summarize_articles(records) if articles else summarize_items(records)
     summary["mode"] = meta["mode"]
