@@ -5,12 +5,22 @@ vLLM, Ollama, a llama.cpp server) share one code path: :class:`OpenAIChatBackend
 langchain's ``ChatOpenAI``. Transport retries (connection errors, 429 and 5xx, honouring
 Retry-After) belong to the openai client inside it (``max_retries``); re-asks after invalid output
 are done one level up, in :mod:`verify.structured`.
+
+``ChatOpenAI`` builds the openai client (settings, HTTP pool, retries). A call normally goes
+straight to that client with the request body ``ChatOpenAI`` would have sent, because the per-call
+path through ``ChatOpenAI`` (callbacks, message objects, the openai parse helper walking every
+parameter against its type hints and building the response models twice, a thread hop for the
+result) cost more client CPU than the HTTP exchange itself (about 3 ms against 2 ms a request in
+``bench/bench_batch.py``). The body is compared with ``ChatOpenAI``'s own once per client; models
+it treats differently (other roles, another API), requests with extra options or other roles, and
+langchain tracing keep the path through ``ChatOpenAI``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -78,8 +88,30 @@ class ChatBackend(Protocol):
     async def acomplete(self, request: ChatRequest) -> ChatResult: ...
 
 
+_DIRECT_ROLES = frozenset({"system", "user", "assistant"})
+_FILTERED = "the endpoint's content filter stopped the answer"
+# what ChatOpenAI's call through the openai parse helper adds to a request: the same on the wire
+_PARSE_HELPER_OPTIONS: dict[str, Any] = {
+    "headers": {"X-Stainless-Helper-Method": "chat.completions.parse", "X-Stainless-Raw-Response": "true"},
+    "security": {"bearer_auth": True},
+}
+# a request with every role and option the direct call writes, to compare its body with ChatOpenAI's
+_PROBE = ChatRequest(
+    messages=[
+        {"role": "system", "content": "s"},
+        {"role": "user", "content": "u"},
+        {"role": "assistant", "content": "a"},
+        {"role": "user", "content": "v"},
+    ],
+    schema={"type": "object"},
+    schema_name="probe",
+    logprobs=True,
+    max_tokens=7,
+)
+
+
 class OpenAIChatBackend:
-    """Any OpenAI-compatible endpoint, through ``langchain_openai.ChatOpenAI``."""
+    """Any OpenAI-compatible endpoint, with the client ``langchain_openai.ChatOpenAI`` builds."""
 
     def __init__(
         self,
@@ -107,6 +139,7 @@ class OpenAIChatBackend:
         }
         self._llm: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._direct = False  # whether the current client's calls may skip ChatOpenAI (see _direct_matches)
 
     def _client(self) -> Any:
         """The chat client for the running event loop.
@@ -122,10 +155,12 @@ class OpenAIChatBackend:
             http = openai.DefaultAsyncHttpxClient(timeout=self._settings["timeout"])
             self._llm = ChatOpenAI(**self._settings, http_async_client=http)
             self._loop = loop
+            self._direct = self._direct_matches(self._llm)
         return self._llm
 
-    async def acomplete(self, request: ChatRequest) -> ChatResult:
-        kwargs: dict[str, Any] = {
+    def _options(self, request: ChatRequest) -> dict[str, Any]:
+        """The call options given to ``ChatOpenAI``."""
+        options: dict[str, Any] = {
             "response_format": {
                 "type": "json_schema",
                 "json_schema": {
@@ -138,17 +173,53 @@ class OpenAIChatBackend:
             **request.extra,
         }
         if request.logprobs:
-            kwargs.update(logprobs=True, top_logprobs=self._top_logprobs)
-        messages = [(m["role"], m["content"]) for m in request.messages]
+            options.update(logprobs=True, top_logprobs=self._top_logprobs)
+        return options
+
+    def _body(self, llm: Any, request: ChatRequest, options: dict[str, Any]) -> dict[str, Any]:
+        """The request body ``ChatOpenAI`` sends for ``request`` (keys in the order the openai client
+        writes them, so the bytes are the same too)."""
+        body: dict[str, Any] = {
+            "model": llm.model_name,
+            "stream": False,
+            "messages": [{"content": m["content"], "role": m["role"]} for m in request.messages],
+        }
+        if request.logprobs:
+            body["logprobs"] = True
+        body["max_completion_tokens"] = request.max_tokens
+        body["response_format"] = options["response_format"]
+        if llm.temperature is not None:
+            body["temperature"] = llm.temperature
+        if request.logprobs:
+            body["top_logprobs"] = self._top_logprobs
+        return body
+
+    def _direct_matches(self, llm: Any) -> bool:
+        """Whether :meth:`_body` is what ``ChatOpenAI`` sends with these settings and this model
+        (some models get other roles, no temperature or another API) and no tracing is asked for."""
+        if any(os.environ.get(name, "").lower() == "true" for name in ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2")):
+            return False
+        options = self._options(_PROBE)
+        try:
+            sent = llm._get_request_payload([(m["role"], m["content"]) for m in _PROBE.messages], **options)
+        except Exception:  # another langchain-openai: keep to its own path
+            return False
+        return bool(sent == self._body(llm, _PROBE, options))
+
+    async def acomplete(self, request: ChatRequest) -> ChatResult:
+        llm = self._client()
+        options = self._options(request)
         started = time.perf_counter()
         try:
-            message = await self._client().bind(**kwargs).ainvoke(messages)
+            if self._direct and not request.extra and all(m["role"] in _DIRECT_ROLES for m in request.messages):
+                return await self._call_direct(llm, self._body(llm, request, options), started)
+            return await self._call_langchain(llm, request, options, started)
         except openai.LengthFinishReasonError as exc:
             # the client refuses to parse a schema answer cut by the token limit: hand back what was
             # written, marked "length", so the caller splits the work instead of failing the article
-            return _cut_result(exc.completion, time.perf_counter() - started)
+            return _cut_result(exc.completion.model_dump(), time.perf_counter() - started)
         except openai.ContentFilterFinishReasonError as exc:
-            raise BackendError("the endpoint's content filter stopped the answer") from exc
+            raise BackendError(_FILTERED) from exc
         except openai.AuthenticationError as exc:
             raise AuthenticationError(f"the endpoint rejected the API key ({exc.status_code})") from exc
         except openai.APITimeoutError as exc:
@@ -162,6 +233,20 @@ class OpenAIChatBackend:
             if exc.status_code == 400 and _is_context_length(exc):
                 raise ContextLengthError(message) from exc
             raise BackendError(message) from exc
+
+    async def _call_direct(self, llm: Any, body: dict[str, Any], started: float) -> ChatResult:
+        """The openai client ``ChatOpenAI`` holds, called with the body ``ChatOpenAI`` would send."""
+        raw = await llm.root_async_client.post(
+            "/chat/completions", body=body, cast_to=object, options=_PARSE_HELPER_OPTIONS
+        )
+        elapsed = time.perf_counter() - started
+        data = raw.parse()  # the JSON as the openai client reads it (the text when it is not JSON)
+        return _read_completion(data, elapsed)
+
+    async def _call_langchain(
+        self, llm: Any, request: ChatRequest, options: dict[str, Any], started: float
+    ) -> ChatResult:
+        message = await llm.bind(**options).ainvoke([(m["role"], m["content"]) for m in request.messages])
         elapsed = time.perf_counter() - started
         meta = message.usage_metadata or {}
         usage = Usage(
@@ -192,20 +277,49 @@ class OpenAIChatBackend:
             await client.aclose()
 
 
-def _cut_result(completion: Any, elapsed: float) -> ChatResult:
-    choice = completion.choices[0] if completion.choices else None
-    usage = completion.usage
-    details = getattr(usage, "prompt_tokens_details", None) if usage else None
+def _read_completion(data: Any, elapsed: float) -> ChatResult:
+    """A chat completion body read as the openai parse helper and ``ChatOpenAI`` read it: a choice cut
+    by the token limit gives the cut result, the content filter an error, else the first choice."""
+    if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+        raise ValueError(f"unexpected response from the model endpoint: {_short(repr(data))}")
+    choices: list[dict[str, Any]] = data["choices"]
+    for choice in choices:
+        if choice.get("finish_reason") == "length":
+            return _cut_result(data, elapsed)
+        if choice.get("finish_reason") == "content_filter":
+            raise BackendError(_FILTERED)
+    if data.get("error"):
+        raise ValueError(data["error"])
+    first = choices[0]
+    content = (first.get("message") or {}).get("content") or ""
     return ChatResult(
-        text=(choice.message.content or "") if choice else "",
-        usage=Usage(
-            calls=1,
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            cached_tokens=(getattr(details, "cached_tokens", 0) or 0) if details else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
-            model_seconds=elapsed,
-        ),
-        model=completion.model,
+        text=content if isinstance(content, str) else str(content),
+        usage=_usage(data.get("usage"), elapsed),
+        logprobs=_parse_logprobs(first.get("logprobs")),
+        model=data.get("model"),
+        finish_reason=first.get("finish_reason"),
+    )
+
+
+def _usage(raw: dict[str, Any] | None, elapsed: float) -> Usage:
+    raw = raw or {}
+    details = raw.get("prompt_tokens_details") or {}
+    return Usage(
+        calls=1,
+        prompt_tokens=int(raw.get("prompt_tokens") or 0),
+        cached_tokens=int(details.get("cached_tokens") or 0),
+        completion_tokens=int(raw.get("completion_tokens") or 0),
+        model_seconds=elapsed,
+    )
+
+
+def _cut_result(completion: dict[str, Any], elapsed: float) -> ChatResult:
+    choices = completion.get("choices") or []
+    message = (choices[0].get("message") or {}) if choices else {}
+    return ChatResult(
+        text=message.get("content") or "",
+        usage=_usage(completion.get("usage"), elapsed),
+        model=completion.get("model"),
         finish_reason="length",
     )
 
