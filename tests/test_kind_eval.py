@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
@@ -10,8 +11,11 @@ from pathlib import Path
 import pytest
 
 import verify.verifier
+from verify import VerifyConfig
 from verify.cli import main
-from verify.evals.kind_items import auc, best_threshold, is_kind_dataset, load_kind_items, shares
+from verify.errors import ConfigError
+from verify.evals.kind_items import auc, best_threshold, fit_from_run, is_kind_dataset, load_kind_items, shares
+from verify.kind_combiner import FEATURES
 from verify.kinds import KindClassifier
 from verify.llm import ChatRequest, ChatResult, TokenLogprob
 from verify.models import Usage
@@ -117,13 +121,11 @@ def test_shares_auc_and_threshold_fit():
     assert shares(recs, 0.5) == {"non_facts_aside": 1.0, "facts_aside": 0.5}
     # pairs (fact, non-fact): 0.8 beats both; 0.4 ties the opinion (half) and beats the question
     assert auc(recs) == pytest.approx((2 + 1.5) / 4)
-    assert best_threshold(recs, 0.0) == 0.05  # no fact may be set aside: only thresholds <= 0.4 qualify
-    assert best_threshold(recs, 0.5) == 0.45
+    assert best_threshold(recs, 0.0) == 0.01  # no fact may be set aside: only thresholds <= 0.40 qualify
+    assert best_threshold(recs, 0.5) == 0.41  # the lowest threshold that sets the opinion aside
 
 
 def test_a_prompt_with_a_sentence_field_sees_the_source_sentence(tmp_path: Path):
-    import asyncio
-
     prompts = tmp_path / "prompts"
     prompts.mkdir()
     base = (ROOT / "prompts" / "classify_claim.md").read_text(encoding="utf-8")
@@ -143,3 +145,65 @@ def test_the_shipped_kind_gold_loads_with_both_splits():
     items = load_kind_items(ROOT / "evals" / "kind_gold.jsonl")
     assert {it.split for it in items} == {"dev", "test"}
     assert is_kind_dataset(ROOT / "evals" / "kind_gold.jsonl")
+
+
+def test_a_kind_combiner_is_fitted_on_dev_found_for_its_prompt_and_applied(monkeypatch, tmp_path: Path, capsys):
+    """The model's P(checkable) is the same 0.7 for every claim here, so only the code features
+    (figures, names, future wording) can separate facts from opinions: the fitted combiner must."""
+    facts = [f"Finland sent {n} shells to Kyiv in March {2000 + n}." for n in range(12)]
+    words = ["odd", "vain", "rash", "sad", "bad", "mad", "wild", "grim", "dim", "dull"]
+    opinions = [f"The alliance will regret its {w} choice." for w in words]
+    rows = [
+        {"id": f"f{i}", "text": t, "sentence": t, "kind": "fact", "split": "dev"} for i, t in enumerate(facts)
+    ] + [{"id": f"o{i}", "text": t, "sentence": t, "kind": "opinion", "split": "dev"} for i, t in enumerate(opinions)]
+    gold = tmp_path / "kinds.jsonl"
+    gold.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    chat = FakeChatModel()
+    chat.enqueue(*[_answer(0.7)] * len(rows))
+    monkeypatch.setattr(verify.verifier, "make_embedder", lambda name: HashEmbedder())
+    monkeypatch.setattr(verify.verifier.Verifier, "_build_chat", lambda self: chat)
+    cal = tmp_path / "calibration"
+    monkeypatch.setenv("VERIFY_CALIBRATION", "off")
+    config = tmp_path / "verify.toml"
+    config.write_text(f'calibration_dir = "{cal}"\n', encoding="utf-8")
+    run = tmp_path / "dev"
+    assert main(["eval", "run", str(gold), "--split", "dev", "--out", str(run), "--config", str(config)]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["kinds"]["non_facts_aside"] == 0.0  # 0.7 >= 0.6: every opinion gets through
+
+    assert main(["eval", "combine", str(run), "--cv", "5", "--cv-out", str(tmp_path / "cv")]) == 0
+    cv = json.loads((tmp_path / "cv" / "summary.json").read_text())["kinds"]
+    assert cv["non_facts_aside"] > 0.5 and cv["facts_aside"] <= 0.08
+    assert main(["eval", "compare", str(run), str(tmp_path / "cv")]) == 0
+
+    out = cal / "kinds.json"
+    assert main(["eval", "combine", str(run), "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["kind"] == "kind-combiner" and 0 < data["threshold"] < 1
+    with verify.verifier.Verifier(VerifyConfig.load(config)) as verifier:
+        classifier = verifier.make_kind_classifier()
+        assert classifier.combiner is not None and classifier.threshold == data["threshold"]
+        chat.enqueue(_answer(0.7), _answer(0.7))
+        fact, _ = asyncio.run(classifier.score("Sweden sent 40 tanks to Kyiv in May 2023."))
+        opinion, _ = asyncio.run(classifier.score("The alliance will regret its foolish choice."))
+    assert fact.raw == opinion.raw == pytest.approx(0.7)
+    assert fact.prob >= classifier.threshold > opinion.prob
+    # a dev run with the combiner applied is refused as a fitting set, and so is a test run
+    with pytest.raises(ConfigError):
+        fit_from_run(tmp_path / "cv")
+
+
+def test_a_kind_combiner_for_another_prompt_is_not_used(tmp_path: Path, monkeypatch):
+    from verify.kind_combiner import KindCombiner
+
+    comb = KindCombiner(
+        model="m", prompt_hash="0" * 12, coef=dict.fromkeys(FEATURES, 0.0), intercept=0.0,
+        mean=dict.fromkeys(FEATURES, 0.0), scale=dict.fromkeys(FEATURES, 1.0), threshold=0.5, source="x",
+    )  # fmt: skip
+    (tmp_path / "k.json").write_text(comb.to_json())
+    monkeypatch.setattr(verify.verifier, "make_embedder", lambda name: HashEmbedder())
+    config = VerifyConfig.load(None, calibration_dir=tmp_path, model="m", calibration="off")
+    with verify.verifier.Verifier(config, chat=FakeChatModel()) as verifier:
+        assert verifier.kind_combiner is None
+    with pytest.raises(ConfigError, match="kind prompt"):
+        verify.verifier.Verifier(config.model_copy(update={"kind_combiner": str(tmp_path / "k.json")}))

@@ -110,7 +110,16 @@ class VerifyConfig(BaseModel):
     )
     split_words: int = Field(20, ge=5)
     checkable_threshold: float = Field(
-        0.60, ge=0, le=1, description="P(checkable) from which the kind classifier calls a claim a fact (fitted on dev)"
+        0.60,
+        ge=0,
+        le=1,
+        description="P(checkable) from which the kind classifier calls a claim a fact (fitted on dev), when no kind "
+        "combiner is used (a kind combiner carries its own threshold)",
+    )
+    kind_combiner: str = Field(
+        "auto",
+        description="'auto' (the kind combiner fitted in calibration_dir for this model and classify_claim prompt, "
+        "if any), 'off', or a path to a kind combiner JSON file",
     )
     context_sentences: int = Field(3, ge=0)
     max_article_chars: int = Field(60_000, ge=1)
@@ -191,6 +200,7 @@ _ENV = {
     "VERIFY_JUDGE_CITATIONS": "judge_citations",
     "VERIFY_KIND_CLASSIFIER": "kind_classifier",
     "VERIFY_CHECKABLE_THRESHOLD": "checkable_threshold",
+    "VERIFY_KIND_COMBINER": "kind_combiner",
     "VERIFY_WINDOW_SENTENCES": "window_sentences",
     "VERIFY_SPLIT_LONG_CLAIMS": "split_long_claims",
 }

@@ -201,7 +201,7 @@ class ClaimExtractor:
         await asyncio.gather(*(run.window(w) for w in windows))
         claims = self._claims(run, sentences)
         if self.classifier is not None:
-            await asyncio.gather(*(run.classify(c, self.classifier, self.checkable_threshold) for c in claims))
+            await asyncio.gather(*(run.classify(c, self.classifier) for c in claims))
         return self._result(run, claims, headline)
 
     def _claims(self, run: _Run, sentences: list[Sentence]) -> list[Claim]:
@@ -376,13 +376,13 @@ class _Run:
             parts.append(text)
         return parts or None
 
-    async def classify(self, claim: Claim, classifier: KindClassifier, threshold: float) -> None:
+    async def classify(self, claim: Claim, classifier: KindClassifier) -> None:
         """Set the claim's kind from the classifier's probability; on failure keep the extractor's."""
         if claim.kind_reason == "question":
             return
         try:
             async with self.gate:
-                probability, usage = await classifier.probability(claim.text, sentence=claim.sentence)
+                score, usage = await classifier.score(claim.text, sentence=claim.sentence)
         except FATAL:
             raise
         except BackendError as exc:
@@ -390,10 +390,11 @@ class _Run:
             self.dropped.append(f"{claim.id}: kind not classified ({type(exc).__name__}: {exc}); extractor's kind kept")
             return
         self.usage.add(usage)
-        claim.checkable_prob = probability
-        kind = kind_for(claim.kind, probability, threshold, claim.text)
+        claim.checkable_prob = score.prob
+        kind = kind_for(claim.kind, score.prob, classifier.threshold, claim.text)
         if kind != claim.kind:
-            claim.kind, claim.kind_reason = kind, f"classifier: P(checkable) {probability:.2f}"
+            model = f" (model {score.raw:.2f})" if classifier.combiner else ""
+            claim.kind, claim.kind_reason = kind, f"classifier: P(checkable) {score.prob:.2f}{model}"
 
     def _spent(self, exc: BaseException) -> None:
         usage = getattr(exc, "usage", None)

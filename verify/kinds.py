@@ -8,10 +8,12 @@ from __future__ import annotations
 import bisect
 import math
 import re
+from typing import NamedTuple
 
 from pydantic import BaseModel
 
 from .fences import data_line
+from .kind_combiner import KindCombiner
 from .llm import ChatBackend, ChatRequest, TokenLogprob, value_of_token
 from .models import ClaimKind, Usage
 from .prompts import PromptTemplate
@@ -88,13 +90,30 @@ def kind_for(extracted: ClaimKind, probability: float | None, threshold: float, 
     return ClaimKind.PREDICTION if _FUTURE.search(text) else ClaimKind.OPINION
 
 
+class KindScore(NamedTuple):
+    raw: float  # the model's P(checkable)
+    prob: float  # what decides: the kind combiner's probability when one is used, else ``raw``
+
+
 class KindClassifier:
-    def __init__(self, backend: ChatBackend, prompt: PromptTemplate, *, max_reasks: int) -> None:
+    """One short call per claim; a claim is a fact when :attr:`threshold` is reached."""
+
+    def __init__(
+        self,
+        backend: ChatBackend,
+        prompt: PromptTemplate,
+        *,
+        max_reasks: int,
+        threshold: float = 0.5,
+        combiner: KindCombiner | None = None,
+    ) -> None:
         self.backend = backend
         self.prompt = prompt
         self.max_reasks = max_reasks
+        self.combiner = combiner
+        self.threshold = combiner.threshold if combiner else threshold
 
-    async def probability(self, claim: str, *, sentence: str | None = None) -> tuple[float | None, Usage]:
+    async def score(self, claim: str, *, sentence: str | None = None) -> tuple[KindScore, Usage]:
         """P(checkable) of one claim; a prompt with a ``{sentence}`` field also sees its source sentence."""
         values = {"claim": data_line(claim)}
         if "sentence" in self.prompt.fields:
@@ -107,7 +126,12 @@ class KindClassifier:
             max_tokens=12,
         )
         out = await call_structured(self.backend, request, CheckableAnswer, max_reasks=self.max_reasks)
-        probability = checkable_probability(out.result.logprobs)
-        if probability is None:  # no logprobs from this endpoint: the sampled answer, as 0 or 1
-            probability = 1.0 if out.value.checkable else 0.0
-        return probability, out.usage
+        raw = checkable_probability(out.result.logprobs)
+        if raw is None:  # no logprobs from this endpoint: the sampled answer, as 0 or 1
+            raw = 1.0 if out.value.checkable else 0.0
+        prob = self.combiner.apply(claim, raw) if self.combiner else raw
+        return KindScore(raw, prob), out.usage
+
+    async def probability(self, claim: str, *, sentence: str | None = None) -> tuple[float, Usage]:
+        score, usage = await self.score(claim, sentence=sentence)
+        return score.prob, usage

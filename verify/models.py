@@ -160,6 +160,7 @@ class RunInfo(BaseModel):
     collection: str
     prompt_hashes: dict[str, str]
     calibration: str | None = None
+    kind_combiner: str | None = None  # the fitted kind combiner file, when the kind step uses one
     timings: dict[str, float] = Field(default_factory=dict)
     usage: dict[str, Usage] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 from . import __version__
 from .calibration import Calibration, find_calibration
@@ -32,6 +33,7 @@ from .errors import (
 )
 from .extraction import ClaimExtractor
 from .judge import Judge, Judgement
+from .kind_combiner import KindCombiner, find_kind_combiner
 from .kinds import KindClassifier
 from .llm import ChatBackend, OpenAIChatBackend
 from .logging_setup import install_redaction
@@ -54,6 +56,9 @@ class CheckTrace:
 
 # The trace of the check running in the current task; component loads done during a check are timed into it.
 _TRACE: contextvars.ContextVar[CheckTrace | None] = contextvars.ContextVar("verify_check_trace", default=None)
+
+
+F = TypeVar("F")
 
 
 class Verifier:
@@ -90,6 +95,7 @@ class Verifier:
             load_prompt(self.config.prompts_dir, "split_claim") if self.config.split_long_claims else None
         )
         self.calibration = self._load_calibration()
+        self.kind_combiner = self._load_kind_combiner()
 
     @property
     def prompts(self) -> list[PromptTemplate]:
@@ -181,6 +187,14 @@ class Verifier:
             portable_schema=cfg.backend == "openai",
         )
 
+    def _load_kind_combiner(self) -> KindCombiner | None:
+        setting = self.config.kind_combiner
+        if setting == "off" or not self.config.kind_classifier:
+            return None
+        if setting == "auto":
+            return find_kind_combiner(self.config.calibration_dir, self.model_name, self.kind_prompt.sha256)
+        return self._fitted_for(KindCombiner.load(Path(setting)), f"kind combiner {setting}", self.kind_prompt)
+
     def _load_calibration(self) -> Calibration | Combiner | None:
         """A fitted combiner for this model and judge prompt if there is one, else label priors."""
         setting = self.config.calibration
@@ -193,12 +207,18 @@ class Verifier:
             cal: Calibration | Combiner = Combiner.load(Path(setting))
         except ValueError:
             cal = Calibration.load(Path(setting))
-        if cal.model != self.model_name or not self.judge_prompt.sha256.startswith(cal.prompt_hash):
+        return self._fitted_for(cal, f"calibration {setting}", self.judge_prompt)
+
+    def _fitted_for(self, fitted: F, what: str, prompt: PromptTemplate) -> F:
+        """``fitted`` (a calibration, combiner or kind combiner file) if it was fitted for this model and
+        ``prompt``; a configuration error naming both otherwise."""
+        model, prompt_hash = fitted.model, fitted.prompt_hash  # type: ignore[attr-defined]
+        if model != self.model_name or not prompt.sha256.startswith(prompt_hash):
+            kind = "judge" if prompt is self.judge_prompt else "kind"
             raise ConfigError(
-                f"calibration {setting} was fitted for {cal.model} / judge prompt {cal.prompt_hash}, "
-                f"not {self.model_name} / {self.judge_prompt.version}"
+                f"{what} was fitted for {model} / {kind} prompt {prompt_hash}, not {self.model_name} / {prompt.version}"
             )
-        return cal
+        return fitted
 
     def _calibration_warning(self) -> list[str]:
         if self.calibration is None and self.config.calibration != "off" and self.config.logprobs:
@@ -233,7 +253,13 @@ class Verifier:
         return [sum(a * b for a, b in zip(head, v, strict=True)) for v in vectors[1:]]
 
     def make_kind_classifier(self, chat: ChatBackend | None = None) -> KindClassifier:
-        return KindClassifier(chat or self.chat, self.kind_prompt, max_reasks=self.config.max_reasks)
+        return KindClassifier(
+            chat or self.chat,
+            self.kind_prompt,
+            max_reasks=self.config.max_reasks,
+            threshold=self.config.checkable_threshold,
+            combiner=self.kind_combiner,
+        )
 
     def make_extractor(self, chat: ChatBackend | None = None) -> ClaimExtractor:
         return ClaimExtractor(
@@ -373,6 +399,7 @@ class Verifier:
             collection=self.config.collection,
             prompt_hashes=self.prompt_hashes,
             calibration=self.calibration.source if self.calibration else None,
+            kind_combiner=self.kind_combiner.source if self.kind_combiner else None,
             timings=dict(trace.timings),
             usage={"extract": extraction.usage, "judge": judge_usage},
             warnings=[*self._calibration_warning(), *date_warning, *extraction.dropped],

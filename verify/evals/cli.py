@@ -112,7 +112,8 @@ def add_eval_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None])
 
     comb = esub.add_parser(
         "combine",
-        help="fit the judge's combiner (label probabilities + code features) on a development run",
+        help="fit the judge's combiner (label probabilities + code features) on a development run, or the "
+        "kind combiner on a kinds run",
         description="Fits a multinomial logistic regression of the gold label on the model's raw label "
         "probabilities and features computed in code (figures and names in the cited sentences, word "
         "overlap, negation) over a judge or retrieval run of the current judge prompt, and writes it as "
@@ -170,6 +171,8 @@ def cmd_combine(args: argparse.Namespace, make_config: Callable[[argparse.Namesp
     meta = json.loads((args.run_dir / "meta.json").read_text(encoding="utf-8"))
     if meta.get("split") == "test":
         raise ConfigError(f"{args.run_dir} is a run on the test split: fit on the dev split")
+    if meta["mode"] == "kinds":
+        return _combine_kinds(args)
     config = make_config(args).model_copy(update={"calibration": "off"})
     if args.cv:
         if not args.cv_out:
@@ -185,6 +188,24 @@ def cmd_combine(args: argparse.Namespace, make_config: Callable[[argparse.Namesp
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(comb.to_json() + "\n", encoding="utf-8")
     print(f"combiner fitted on {comb.fitted_on} -> {args.out}")
+    return 0
+
+
+def _combine_kinds(args: argparse.Namespace) -> int:
+    from .kind_items import fit_from_run, write_cross_fitted_run
+
+    if args.cv:
+        if not args.cv_out:
+            raise ConfigError("--cv needs --cv-out")
+        write_cross_fitted_run(args.run_dir, args.cv_out, folds=args.cv, c=args.c)
+        print((args.cv_out / "report.md").read_text(encoding="utf-8"))
+        return 0
+    if not args.out:
+        raise ConfigError("combine needs --out (or --cv K --cv-out DIR)")
+    comb = fit_from_run(args.run_dir, c=args.c)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(comb.to_json() + "\n", encoding="utf-8")
+    print(f"kind combiner fitted on {comb.fitted_on}, threshold {comb.threshold:.2f} -> {args.out}")
     return 0
 
 
@@ -296,6 +317,14 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
                 "format": args.format,
                 "label_map": args.label_map,
                 "ids": [u.name if articles else u.id for u in units],
+                **(
+                    {
+                        "kind_threshold": verifier.make_kind_classifier().threshold,
+                        "kind_combiner": verifier.kind_combiner.source if verifier.kind_combiner else None,
+                    }
+                    if kind_gold
+                    else {}
+                ),
             },
         )
         log = runner.RunLog(run_dir, meta, resume=args.resume)

@@ -28,7 +28,8 @@ from ..models import ClaimKind
 from .datasets import read_jsonl_rows
 from .runner import pending
 
-GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
+GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # shown in reports
+FIT_GRID = tuple(round(0.01 * i, 2) for i in range(1, 100))  # searched when a threshold is fitted
 RESAMPLES = 1000
 
 
@@ -90,17 +91,17 @@ async def run_kind_items(
             "split": item.split,
             "question": is_question(item.sentence),
         }
-        started = time.perf_counter()
         async with gate:
+            started = time.perf_counter()
             try:
-                probability, usage = await classifier.probability(item.text, sentence=item.sentence)
+                score, usage = await classifier.score(item.text, sentence=item.sentence)
             except BackendError as exc:
                 if type(exc).__name__ in FATAL_ERRORS:
                     raise
                 record.update(checkable_prob=None, error_type=type(exc).__name__, error=str(exc))
             else:
-                record.update(checkable_prob=probability, usage=usage.model_dump())
-        record["seconds"] = time.perf_counter() - started
+                record.update(checkable_prob=score.prob, checkable_prob_raw=score.raw, usage=usage.model_dump())
+            record["seconds"] = time.perf_counter() - started
         log.append(record)
         if progress:
             progress()
@@ -187,7 +188,7 @@ def best_threshold(records: Sequence[dict[str, Any]], max_facts_aside: float) ->
     """The grid threshold that sets aside the most gold non-facts with at most ``max_facts_aside``
     of the gold facts (fit on the dev split only)."""
     best: tuple[float, float] | None = None
-    for t in GRID:
+    for t in FIT_GRID:
         s = shares(records, t)
         non, fac = s["non_facts_aside"], s["facts_aside"]
         if non is None or fac is None or fac > max_facts_aside:
@@ -244,7 +245,8 @@ def render_kind_markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         f"# Eval run: kinds on {meta['dataset']}" + (f" (split {meta['split']})" if meta.get("split") else ""),
         "",
         f"{summary['items']} items, {summary['errors']} failed; threshold {k['threshold']:.2f} "
-        f"(prompt classify_claim {meta['prompt_hashes'].get('classify_claim', '?')})",
+        f"(prompt classify_claim {meta['prompt_hashes'].get('classify_claim', '?')}; kind combiner "
+        f"{meta.get('kind_combiner') or 'none'})",
         "",
         "| measure | value | 95% CI |",
         "|---|---|---|",
@@ -274,8 +276,7 @@ def render_kind_markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
         + (f"threshold {best:.2f}" if best is not None else "no threshold")
         + (" (fit thresholds on the dev split only)" if meta.get("split") != "dev" else ""),
         "",
-        "cost per item: "
-        + ", ".join(f"{key.removesuffix('_per_item')} {_f(v)}" for key, v in summary["cost"].items() if v is not None),
+        "cost: " + ", ".join(f"{key} {_f(v)}" for key, v in summary["cost"].items() if v is not None),
     ]
     return "\n".join(lines) + "\n"
 
@@ -302,3 +303,86 @@ def _f(v: float | None) -> str:
 
 def _ci(v: list[float] | None) -> str:
     return "-" if not v else f"[{v[0]:.3f}, {v[1]:.3f}]"
+
+
+# ----- the kind combiner, fitted on a development run --------------------------------------------
+
+
+def _fit_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records a combiner can learn from: a raw probability, and not a question (set aside in code)."""
+    return [r for r in records if r.get("checkable_prob_raw") is not None and not r.get("question")]
+
+
+def out_of_fold(records: list[dict[str, Any]], *, folds: int, c: float, max_facts_aside: float) -> list[dict[str, Any]]:
+    """Copies of ``records`` whose ``checkable_prob`` is a combiner's fitted on the other folds
+    (questions and failed items unchanged), and the threshold those predictions support."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from ..kind_combiner import fit_kind_combiner
+
+    rows = _fit_rows(records)
+    is_fact = [r["gold_kind"] == ClaimKind.FACT.value for r in rows]
+    out = {r["id"]: dict(r) for r in records}
+    split = StratifiedKFold(folds, shuffle=True, random_state=0).split(rows, is_fact)
+    for train, test in split:
+        comb = fit_kind_combiner(
+            [rows[i]["text"] for i in train],
+            [rows[i]["checkable_prob_raw"] for i in train],
+            [is_fact[i] for i in train],
+            model="",
+            prompt_hash="",
+            threshold=0.5,
+            c=c,
+        )
+        for i in test:
+            out[rows[i]["id"]]["checkable_prob"] = comb.apply(rows[i]["text"], rows[i]["checkable_prob_raw"])
+    return [out[r["id"]] for r in records]
+
+
+def fit_from_run(run_dir: Path, *, c: float = 0.5, folds: int = 5, max_facts_aside: float = 0.08) -> Any:
+    """A kind combiner fitted on every item of a dev kinds run, with the threshold that its
+    out-of-fold predictions on the same run support (most non-facts set aside, facts <= the bound)."""
+    from ..errors import ConfigError
+    from ..kind_combiner import fit_kind_combiner
+    from .summary import read_items
+
+    meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
+    if meta["mode"] != "kinds":
+        raise ConfigError(f"{run_dir} is not a kinds run")
+    if meta.get("split") != "dev":
+        raise ConfigError(f"{run_dir} is not a run on the dev split: fit on the dev split")
+    if meta.get("kind_combiner"):
+        raise ConfigError(f"{run_dir} was run with a kind combiner; fit on a run made with kind_combiner = 'off'")
+    records = read_items(run_dir)
+    threshold = best_threshold(out_of_fold(records, folds=folds, c=c, max_facts_aside=max_facts_aside), max_facts_aside)
+    if threshold is None:
+        raise ConfigError(f"no threshold sets aside at most {max_facts_aside:.0%} of the facts out of fold")
+    rows = _fit_rows(records)
+    return fit_kind_combiner(
+        [r["text"] for r in rows],
+        [r["checkable_prob_raw"] for r in rows],
+        [r["gold_kind"] == ClaimKind.FACT.value for r in rows],
+        model=meta["model"],
+        prompt_hash=meta["prompt_hashes"]["classify_claim"],
+        threshold=threshold,
+        c=c,
+        fitted_on=f"{run_dir} (kinds, {len(rows)} items, split dev), C={c}, threshold from {folds}-fold predictions",
+    )
+
+
+def write_cross_fitted_run(run_dir: Path, out: Path, *, folds: int, c: float, max_facts_aside: float = 0.08) -> None:
+    """``run_dir`` re-scored with out-of-fold kind combiners into ``out`` (for ``verify eval compare``)."""
+    from .summary import finish_run, read_items
+
+    meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
+    records = out_of_fold(read_items(run_dir), folds=folds, c=c, max_facts_aside=max_facts_aside)
+    meta = {
+        **meta,
+        "kind_threshold": best_threshold(records, max_facts_aside),
+        "kind_combiner": f"{folds}-fold out-of-fold combiners on {run_dir}",
+        "rescored_from": str(run_dir),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    (out / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    finish_run(out, records, meta)

@@ -396,7 +396,8 @@ def finish_run(run_dir: Path, records: list[dict[str, Any]], meta: dict[str, Any
     if meta["mode"] == "kinds":
         from .kind_items import render_kind_markdown, summarize_kind_items
 
-        summary = summarize_kind_items(records, meta["config"]["checkable_threshold"])
+        threshold = meta.get("kind_threshold") or meta["config"]["checkable_threshold"]
+        summary = summarize_kind_items(records, threshold)
         summary["mode"] = "kinds"
         summary["cost"].update(wall_time(run_dir))
         (run_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
