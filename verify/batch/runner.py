@@ -22,6 +22,7 @@ from typing import Any
 
 from ..errors import FATAL, BackendError, StoreError, VerifyError
 from ..models import Report, Usage
+from ..report.html import html_name
 from ..verifier import CheckTrace, Verifier
 from .cache import CachingChatBackend, ResponseCache
 from .files import write_durably
@@ -29,7 +30,7 @@ from .inputs import ArticleInput, WorkItem, group_items, in_shard
 from .limits import LimitedChatBackend, default_in_flight
 from .results import FailureRecord, Journal, ResultRecord, read_journal
 from .rundir import build_manifest, locked, open_run
-from .summary import Summary, estimate_cost, report_files, report_json, write_final, write_stats
+from .summary import Summary, estimate_cost, report_files, report_html, report_json, write_final, write_stats
 
 log = logging.getLogger("verify")
 
@@ -194,6 +195,7 @@ async def _check(
     progress.timings[item.key] = {k: round(v, 3) for k, v in trace.timings.items()}
     for article in item.inputs:
         write_durably(run_dir / files[article.id], report_json(report, article))
+        write_durably(run_dir / html_name(files[article.id]), report_html(report, article))
     return _done(item, report, [files[a.id] for a in item.inputs])
 
 
