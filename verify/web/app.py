@@ -32,7 +32,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Red
 from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..batch.limits import LimitedChatBackend, default_in_flight
+from ..batch.limits import LimitedChatBackend
 from ..documents import check_text
 from ..errors import FATAL, InputError, VerifyError
 from ..models import Report
@@ -149,12 +149,7 @@ def create_app(
     accepted (DNS-rebinding guard; None accepts any). The Verifier's chat backend is wrapped by the
     bound on requests in flight; its components are built before the first request."""
     config = verifier.config
-    limited = LimitedChatBackend(
-        verifier.chat,
-        max_in_flight=default_in_flight(config),
-        requests_per_minute=config.requests_per_minute,
-        tokens_per_minute=config.tokens_per_minute,
-    )
+    limited = LimitedChatBackend.from_config(verifier.chat, config)
     inner = verifier.chat
     verifier.wrap_chat(lambda _: limited)
     state = ServeState(
