@@ -215,7 +215,7 @@ def create_app(
                 )
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Referrer-Policy", "same-origin")  # sends Origin on its own forms only
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
@@ -287,6 +287,7 @@ def create_app(
                 except UnicodeDecodeError as exc:
                     raise InputError(f"the uploaded file is not valid UTF-8 (byte {exc.start})") from exc
                 meta.setdefault("title", file.filename)
+            text = text.replace("\r\n", "\n")  # a browser sends a textarea's lines with CRLF
             validate(text, meta)
         except InputError as exc:
             return error_page(error_info(exc))
