@@ -108,13 +108,17 @@ class ServeState:
     max_kept: int
     jobs: OrderedDict[str, Job] = field(default_factory=OrderedDict)
     reports: OrderedDict[str, tuple[Report, dict[str, str]]] = field(default_factory=OrderedDict)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)  # the running form checks (the loop keeps weak refs)
+
+    def add_job(self, job: Job) -> None:
+        self.jobs[job.id] = job
+        while len(self.jobs) > self.max_kept:
+            self.jobs.popitem(last=False)
 
     def keep(self, job_id: str, report: Report, meta: dict[str, str]) -> None:
         self.reports[job_id] = (report, meta)
         while len(self.reports) > self.max_kept:
             self.reports.popitem(last=False)
-        while len(self.jobs) > self.max_kept:
-            self.jobs.popitem(last=False)
 
 
 def error_info(exc: BaseException) -> ErrorInfo:
@@ -247,7 +251,7 @@ def create_app(
 
     def new_job(meta: dict[str, str]) -> Job:
         job = Job(id=secrets.token_hex(8), meta=meta)
-        state.jobs[job.id] = job
+        state.add_job(job)
         return job
 
     def validate(text: str, meta: dict[str, str]) -> None:
@@ -292,7 +296,9 @@ def create_app(
         except InputError as exc:
             return error_page(error_info(exc))
         job = new_job(meta)
-        asyncio.create_task(run(job, text))  # noqa: RUF006 - the job table holds its state
+        task = asyncio.create_task(run(job, text))
+        state.tasks.add(task)
+        task.add_done_callback(state.tasks.discard)
         return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
     @app.get("/jobs/{job_id}")
