@@ -133,3 +133,8 @@ def test_serve_refuses_another_host_without_a_token(capsys: pytest.CaptureFixtur
     assert "access token" in capsys.readouterr().err
     assert main(["serve", "--host", "0.0.0.0", "--token", "short"]) == 2
     assert "16 characters" in capsys.readouterr().err
+
+
+def test_serve_stops_before_listening_without_a_collection(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["serve", "--store", str(tmp_path / "none"), "--port", "1"]) == 2
+    assert "verify ingest" in capsys.readouterr().err
