@@ -453,9 +453,12 @@ def test_verify_check_writes_reports_only_inside_out_even_through_a_planted_syml
     assert after == before
     assert outside.read_text(encoding="utf-8") == "untouched"
     assert not (out / "adv.report.json").is_symlink()
-    written = sorted(p.name for p in out.iterdir())
+    written = sorted(p.name for p in out.glob("*.report.json"))
     assert len(written) == len(names) and "adv.report.json" in written and "-rf.report.json" in written
-    assert all(len(name.encode()) <= 255 and name.endswith(".report.json") for name in written)
+    pages = sorted(p.name for p in out.glob("*.report.html"))  # each report's page beside it
+    assert pages == sorted(name.removesuffix(".json") + ".html" for name in written)
+    assert len(list(out.iterdir())) == 2 * len(names)
+    assert all(len(name.encode()) <= 255 for name in written + pages)
     for p in out.iterdir():
         assert p.resolve().parent == out.resolve()
 
@@ -468,10 +471,10 @@ def test_a_report_name_over_the_file_name_limit_is_shortened_and_written_inside_
     article.write_text(text_of(ARTICLES[0]["path"]), encoding="utf-8")
     out = work / "out"
     assert main(["check", str(article), "--out", str(out)]) in (0, 3)
-    (report,) = out.iterdir()
-    assert report.name == "y" * 100 + ".report.json"
+    page, report = sorted(out.iterdir())
+    assert report.name == "y" * 100 + ".report.json" and page.name == "y" * 100 + ".report.html"
     assert json.loads(report.read_text(encoding="utf-8"))["article"]["source"] == str(article)
-    assert [p for p in files_under(tmp_path) if "yyyy" in p.name] == [article, report]
+    assert sorted(p for p in files_under(tmp_path) if "yyyy" in p.name) == sorted([article, report, page])
     assert os.path.exists(article)
 
 
@@ -524,6 +527,6 @@ def test_a_batch_with_crafted_ids_writes_only_inside_its_run_directory_and_leaks
         inputs
     }
     reports = sorted((run_dir / "reports").iterdir())
-    assert len(reports) == len(ids)
+    assert len(reports) == 2 * len(ids)  # each report and its page
     assert all(p.resolve().parent == (run_dir / "reports").resolve() for p in reports)
     assert [str(p) for p in written if FAKE_KEY.encode() in p.read_bytes()] == []

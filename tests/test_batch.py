@@ -243,7 +243,9 @@ def test_200_articles_through_injected_faults_lose_and_duplicate_nothing(tmp_pat
     index = (tmp_path / "run" / "index.jsonl").read_text().splitlines()
     assert len(index) == 203
     reports = {json.loads(r)["report"] for r in index if "report" in json.loads(r)}
-    assert reports == {f"reports/{p.name}" for p in (tmp_path / "run" / "reports").iterdir()}
+    assert reports == {f"reports/{p.name}" for p in (tmp_path / "run" / "reports").glob("*.report.json")}
+    pages = {f"reports/{p.name}" for p in (tmp_path / "run" / "reports").glob("*.report.html")}
+    assert pages == {r.removesuffix(".json") + ".html" for r in reports}
     assert elapsed < 300  # a guard against hangs (injected hangs must time out), not a speed target
 
 

@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         help="verify the claims of one or more articles",
         description="Check articles (UTF-8 text files). Prints a summary with citations; "
-        "with --out, writes <name>.report.json per article. Exit 0: every checkable "
+        "with --out, writes <name>.report.json and the page <name>.report.html per article. Exit 0: every checkable "
         "claim judged; 3: some claims could not be judged (see the report); 2: bad input "
         "or configuration; 1: other errors.",
     )
@@ -80,9 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .batch.cli import add_batch_parsers
     from .evals.cli import add_eval_parser
+    from .report.cli import add_export_parser
+    from .web.cli import add_serve_parser
 
     add_eval_parser(sub, _common)
     add_batch_parsers(sub, _common)
+    add_export_parser(sub, _common)
+    add_serve_parser(sub, _common)
     return parser
 
 
@@ -128,6 +132,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .batch.summary import report_stems
     from .documents import read_text_file
     from .render import render_report, write_json_atomic
+    from .report.html import render_html
     from .verifier import Verifier
 
     config = _config(args)
@@ -141,6 +146,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             incomplete |= not report.complete
             if args.out:
                 write_json_atomic(args.out / f"{stem}.report.json", report.model_dump_json(indent=2))
+                write_json_atomic(args.out / f"{stem}.report.html", render_html(report))  # the page beside it
             if args.json:
                 print(report.model_dump_json(indent=2))
             else:
@@ -155,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(getattr(args, "verbose", 0))
     handlers = {"ingest": cmd_ingest, "check": cmd_check}
     try:
-        if args.command in ("eval", "batch", "runs"):
+        if args.command in ("eval", "batch", "runs", "export", "serve"):
             return int(args.handler(args, _config))
         return handlers[args.command](args)
     except VerifyError as exc:

@@ -142,6 +142,10 @@ class VerifyConfig(BaseModel):
         default_factory=dict, description="[prices.<model>]: USD per million prompt / cached / completion tokens"
     )
 
+    # ----- exports (issue 14) -----
+    claimreview_author: str | None = Field(None, description="ClaimReview author: the publishing organisation's name")
+    claimreview_author_url: str | None = Field(None, description="ClaimReview author URL (http or https)")
+
     @model_validator(mode="after")
     def _check(self) -> VerifyConfig:
         if self.backend == "openai" and not self.model:

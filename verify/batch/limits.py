@@ -82,6 +82,16 @@ class LimitedChatBackend:
         self._tpm = RateLimiter(tokens_per_minute, burst=tokens_per_minute / 6) if tokens_per_minute else None
         self.stats = RequestStats()
 
+    @classmethod
+    def from_config(cls, inner: ChatBackend, config: VerifyConfig) -> LimitedChatBackend:
+        """The configuration's bound on requests in flight and its per-minute limits around ``inner``."""
+        return cls(
+            inner,
+            max_in_flight=default_in_flight(config),
+            requests_per_minute=config.requests_per_minute,
+            tokens_per_minute=config.tokens_per_minute,
+        )
+
     async def acomplete(self, request: ChatRequest) -> ChatResult:
         async with self._gate:
             if self._rpm is not None:

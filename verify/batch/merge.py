@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..config import ModelPrice
 from ..errors import InputError
+from ..report.html import html_name
 from .files import write_durably
 from .results import Journal, read_journal
 from .rundir import Manifest, RunMismatchError, differences, locked, open_run, read_manifest
@@ -55,6 +56,9 @@ def _merge(
                     continue
                 for name in record.reports:  # the reports first: a record means its reports are on disk
                     write_durably(target / name, (source / name).read_text(encoding="utf-8"))
+                    page = html_name(name)
+                    if (source / page).is_file():  # the report page beside it (none in older runs)
+                        write_durably(target / page, (source / page).read_text(encoding="utf-8"))
                 journal.append(record)
                 records[key] = record
     return write_final(target, merged, records, prices.get(merged.model))

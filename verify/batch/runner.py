@@ -22,14 +22,15 @@ from typing import Any
 
 from ..errors import FATAL, BackendError, StoreError, VerifyError
 from ..models import Report, Usage
+from ..report.html import html_name
 from ..verifier import CheckTrace, Verifier
 from .cache import CachingChatBackend, ResponseCache
 from .files import write_durably
 from .inputs import ArticleInput, WorkItem, group_items, in_shard
-from .limits import LimitedChatBackend, default_in_flight
+from .limits import LimitedChatBackend
 from .results import FailureRecord, Journal, ResultRecord, read_journal
 from .rundir import build_manifest, locked, open_run
-from .summary import Summary, estimate_cost, report_files, report_json, write_final, write_stats
+from .summary import Summary, estimate_cost, report_files, report_html, report_json, write_final, write_stats
 
 log = logging.getLogger("verify")
 
@@ -97,12 +98,7 @@ async def _run_locked(
     todo = [i for i in items if _needs_work(records.get(i.key), options.retry_failed)]
     log.info("batch: %d articles, %d already finished, %d to check", len(items), len(items) - len(todo), len(todo))
 
-    limited = LimitedChatBackend(
-        verifier.chat,
-        max_in_flight=default_in_flight(cfg),
-        requests_per_minute=cfg.requests_per_minute,
-        tokens_per_minute=cfg.tokens_per_minute,
-    )
+    limited = LimitedChatBackend.from_config(verifier.chat, cfg)
     inner = verifier.chat
     cache = ResponseCache(options.cache_dir or cfg.cache_dir / "responses") if options.cache else None
     caching = (
@@ -194,6 +190,7 @@ async def _check(
     progress.timings[item.key] = {k: round(v, 3) for k, v in trace.timings.items()}
     for article in item.inputs:
         write_durably(run_dir / files[article.id], report_json(report, article))
+        write_durably(run_dir / html_name(files[article.id]), report_html(report, article))
     return _done(item, report, [files[a.id] for a in item.inputs])
 
 

@@ -18,12 +18,14 @@ from pydantic import BaseModel, Field
 
 from ..config import ModelPrice
 from ..models import Report, Usage
+from ..report.html import index_row, render_html, render_index_html
 from .files import write_durably
 from .inputs import ArticleInput, in_shard, parse_shard
 from .results import ResultRecord
 from .rundir import InputEntry, Manifest
 
 INDEX = "index.jsonl"
+INDEX_HTML = "index.html"
 SUMMARY = "summary.json"
 STATS = "stats.json"
 # What differs between two runs of the same work: kept out of the report files.
@@ -57,12 +59,20 @@ def report_files(names: Iterable[str]) -> dict[str, str]:
     return {name: f"reports/{stem}.report.json" for name, stem in zip(names, report_stems(names), strict=True)}
 
 
-def report_json(report: Report, article: ArticleInput) -> str:
-    batch = BatchReport(
+def _batch_report(report: Report, article: ArticleInput) -> BatchReport:
+    return BatchReport(
         **{**report.model_dump(), "article": {**report.article.model_dump(), "source": article.id}},
         input=article.meta(),
     )
-    return batch.model_dump_json(indent=2, exclude=REPORT_EXCLUDE) + "\n"
+
+
+def report_json(report: Report, article: ArticleInput) -> str:
+    return _batch_report(report, article).model_dump_json(indent=2, exclude=REPORT_EXCLUDE) + "\n"
+
+
+def report_html(report: Report, article: ArticleInput) -> str:
+    """The report page beside the JSON: the same content, no run timestamp (the same bytes on a rerun)."""
+    return render_html(_batch_report(report, article), article.meta(), run_date=False)
 
 
 class ArticleCounts(BaseModel):
@@ -192,7 +202,13 @@ def write_final(
     shard = parse_shard(manifest.shard) if manifest.shard else None
     inputs = [e for e in manifest.inputs if in_shard(e.key, shard)]
     summary = summarize(manifest.model, inputs, records, price)
-    write_durably(directory / INDEX, "".join(line + "\n" for line in index_lines(inputs, records, files)))
+    lines = index_lines(inputs, records, files)
+    write_durably(directory / INDEX, "".join(line + "\n" for line in lines))
+    a = summary.articles
+    totals = {"complete": a.complete, "incomplete": a.incomplete, "failed": a.failed, "pending": a.pending}
+    totals.update(summary.verdicts)
+    rows = [index_row(i, json.loads(line)) for i, line in enumerate(lines, 1)]
+    write_durably(directory / INDEX_HTML, render_index_html(rows, model=manifest.model, totals=totals))
     write_durably(directory / SUMMARY, summary.model_dump_json(indent=2) + "\n")
     return summary
 
