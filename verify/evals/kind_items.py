@@ -309,8 +309,14 @@ def _ci(v: list[float] | None) -> str:
 
 
 def _fit_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Records a combiner can learn from: a raw probability, and not a question (set aside in code)."""
-    return [r for r in records if r.get("checkable_prob_raw") is not None and not r.get("question")]
+    """Records a combiner can learn from: a raw probability, and not a question (set aside in code).
+    Runs from before ``checkable_prob_raw`` was recorded had no combiner: their probability is raw."""
+    rows = []
+    for r in records:
+        raw = r.get("checkable_prob_raw", r.get("checkable_prob"))
+        if raw is not None and not r.get("question"):
+            rows.append({**r, "checkable_prob_raw": raw})
+    return rows
 
 
 def out_of_fold(records: list[dict[str, Any]], *, folds: int, c: float, max_facts_aside: float) -> list[dict[str, Any]]:
