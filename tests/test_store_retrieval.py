@@ -8,7 +8,7 @@ from verify.chunking import chunk_document, passage_id
 from verify.config import VerifyConfig
 from verify.documents import SourceDocument, load_document
 from verify.errors import CollectionMissingError, EmbeddingMismatchError
-from verify.lexical import BM25Index, tokenize
+from verify.lexical import LexicalIndex, tokenize
 from verify.models import EvidencePassage
 from verify.retrieval import HybridRetriever
 from verify.store import EvidenceStore
@@ -201,20 +201,27 @@ def test_distinct_passages_are_kept_when_below_the_jaccard_threshold(store: Evid
 # ----- BM25 --------------------------------------------------------------------------------------
 
 
+def lexical_index(ids: list[str], texts: list[str]) -> LexicalIndex:
+    index = LexicalIndex()
+    index.add((pid, "doc", text) for pid, text in zip(ids, texts, strict=True))
+    index.commit("r1")
+    return index
+
+
 def test_bm25_ranks_the_document_with_the_rare_term_first():
     texts = [
         "NATO leaders met in Vilnius and discussed NATO defence spending and NATO plans.",
         "Foreign Minister Pekka Haavisto handed over the instrument for NATO.",
         "NATO allies agreed on NATO plans for NATO air defence.",
     ]
-    index = BM25Index(["a", "b", "c"], texts)
+    index = lexical_index(["a", "b", "c"], texts)
     results = index.search("Haavisto NATO", 3)
     assert results[0][0] == "b"
     assert len(results) == 3
 
 
 def test_bm25_returns_only_matching_documents_up_to_n():
-    index = BM25Index(["a", "b", "c"], ["grain deal", "grain exports fell", "artillery shells"])
+    index = lexical_index(["a", "b", "c"], ["grain deal", "grain exports fell", "artillery shells"])
     assert [pid for pid, _ in index.search("grain", 5)] in (["a", "b"], ["b", "a"])
     assert len(index.search("grain", 1)) == 1
     assert index.search("submarine", 5) == []
