@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,10 +49,12 @@ class SourceDocument:
 
 @dataclass(frozen=True)
 class DocumentPath:
-    """A document file and the folder it was found in (None: the file was named itself)."""
+    """A document file and the folder it was found in (None: the file was named itself).
+    ``keep_suffix``: another file of the same name but suffix lies beside it."""
 
     path: Path
     root: Path | None = None
+    keep_suffix: bool = False
 
 
 def read_text_file(path: Path, *, max_chars: int | None = None, what: str = "file") -> str:
@@ -85,16 +88,20 @@ def _slug(part: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", part.lower()).strip("-")
 
 
-def doc_id_for(path: Path, root: Path | None = None) -> str:
+def doc_id_for(path: Path, root: Path | None = None, *, keep_suffix: bool = False) -> str:
     """A document's id: its path relative to the folder it was ingested from, without the suffix,
     each part lower-cased with runs of other characters as "-" (``news/2024/Vote.md`` ->
-    ``news/2024/vote``); a file named on its own is known by its name (``vote``)."""
+    ``news/2024/vote``); a file named on its own is known by its name (``vote``). ``keep_suffix``
+    (for files beside another of the same name, ``x.md`` and ``x.html``): ``x-md``, ``x-html``."""
     relative = path.relative_to(root) if root is not None else Path(path.name)
-    parts = [_slug(p) for p in (*relative.parent.parts, relative.stem)]
+    name = relative.name if keep_suffix else relative.stem
+    parts = [_slug(p) for p in (*relative.parent.parts, name)]
     return "/".join(p for p in parts if p) or "document"
 
 
-def load_document(path: Path, limits: DocumentLimits | None = None, *, root: Path | None = None) -> SourceDocument:
+def load_document(
+    path: Path, limits: DocumentLimits | None = None, *, root: Path | None = None, keep_suffix: bool = False
+) -> SourceDocument:
     """Read one reference document. Its id is an ``id`` in its front matter, else :func:`doc_id_for`."""
     limits = limits or DocumentLimits()
     suffix = path.suffix.lower()
@@ -121,7 +128,7 @@ def load_document(path: Path, limits: DocumentLimits | None = None, *, root: Pat
             text, meta = _html_text(text, deadline=time.monotonic() + limits.max_seconds, path=path)
     if not text.strip():
         raise InputError(f"document has no text: {path}")
-    doc_id = meta.pop("id", "").strip() or doc_id_for(path, root)
+    doc_id = meta.pop("id", "").strip() or doc_id_for(path, root, keep_suffix=keep_suffix)
     return SourceDocument(
         doc_id=doc_id,
         text=text.strip(),
@@ -248,7 +255,8 @@ def iter_documents(paths: list[Path], *, follow_symlinks: bool = False) -> list[
                         continue
                     if candidate.is_file():
                         inside.append(candidate)
-            found.extend(DocumentPath(p, path) for p in sorted(inside))
+            stems = Counter(p.with_suffix("") for p in inside)
+            found.extend(DocumentPath(p, path, stems[p.with_suffix("")] > 1) for p in sorted(inside))
         elif path.exists():
             found.append(DocumentPath(path))
         else:

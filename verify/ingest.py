@@ -79,7 +79,7 @@ class Ingester:
         for start in range(0, len(documents), LOOKUP_DOCUMENTS):
             group = []
             for item in documents[start : start + LOOKUP_DOCUMENTS]:
-                doc = load_document(item.path, self.limits, root=item.root)
+                doc = load_document(item.path, self.limits, root=item.root, keep_suffix=item.keep_suffix)
                 if doc.doc_id in seen:
                     raise InputError(
                         f"{item.path} and {seen[doc.doc_id]} are both document '{doc.doc_id}' "
