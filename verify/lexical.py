@@ -99,8 +99,6 @@ def tokenize(text: str) -> list[str]:
     return [t for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
 
 
-
-
 TOKENIZER_FINGERPRINT = content_id(_TOKEN.pattern + "\n" + " ".join(sorted(STOPWORDS)))
 STATE_FILE = "verify-lexical.json"
 _WRITER_HEAP = 64_000_000
