@@ -239,3 +239,9 @@ def test_tokenize_drops_stopwords_and_keeps_numbers_whole():
         "1,000",
         "euros",
     ]
+
+
+def test_a_negated_copy_of_a_passage_is_not_removed_as_a_near_duplicate(store: EvidenceStore):
+    store.add([passage("p-finland-not", "Finland was not the 31st member of NATO on 4 April 2023 in Brussels.")])
+    results = retriever_for(store, top_k=4).retrieve("Finland 31st member of NATO April 2023")
+    assert {"p-finland", "p-finland-not"} <= {r.passage.id for r in results}

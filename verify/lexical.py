@@ -95,8 +95,16 @@ STOPWORDS = frozenset(
 )
 
 
+NEGATIONS = frozenset(["not", "no", "never", "nor", "neither", "none", "nothing", "nobody", "without"])
+
+
 def tokenize(text: str) -> list[str]:
     return [t for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
+
+
+def negations(text: str) -> frozenset[str]:
+    """The negation words of a text, which :func:`tokenize` drops as stop words."""
+    return frozenset(t for t in _TOKEN.findall(text.lower()) if t in NEGATIONS)
 
 
 TOKENIZER_FINGERPRINT = content_id(_TOKEN.pattern + "\n" + " ".join(sorted(STOPWORDS)))

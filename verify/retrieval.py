@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import VerifyConfig
-from .lexical import tokenize
+from .lexical import negations, tokenize
 from .models import EvidencePassage
 from .store import EvidenceStore
 
@@ -74,13 +74,17 @@ class HybridRetriever:
             fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank)
         ordered = sorted(fused.items(), key=lambda kv: kv[1], reverse=True)
         chosen: list[Retrieved] = []
-        token_sets: list[set[str]] = []
+        token_sets: list[tuple[set[str], frozenset[str]]] = []
         for pid, score in ordered:
             passage = by_id[pid]
-            tokens = set(tokenize(passage.text))
-            if any(jaccard(tokens, seen) >= self.near_duplicate_jaccard for seen in token_sets):
+            tokens, negated = set(tokenize(passage.text)), negations(passage.text)
+            # near-duplicates share their words and their negations: "sent no troops" is other evidence
+            if any(
+                jaccard(tokens, seen) >= self.near_duplicate_jaccard and negated == seen_negated
+                for seen, seen_negated in token_sets
+            ):
                 continue
-            token_sets.append(tokens)
+            token_sets.append((tokens, negated))
             chosen.append(Retrieved(passage, score, dense_rank.get(pid), lexical_rank.get(pid)))
             if len(chosen) == self.top_k:
                 break
