@@ -214,9 +214,9 @@ def module_docstrings(limit_chars: int) -> list[tuple[str, str]]:
                 continue
             nodes = [tree, *(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef))]
             docs = [d for n in nodes if (d := ast.get_docstring(n)) and len(d) > 200]
-            if docs:
-                text = "\n\n".join(docs)
-                out.append((str(file.relative_to(root)).replace("/", "_"), text))
+            text = "\n\n".join(d for d in docs if d.isprintable() or "\x00" not in d)
+            if text:
+                out.append(("m-" + str(file.relative_to(root)).replace("/", "_"), text))
                 total += len(text)
                 if total > limit_chars:
                     return out

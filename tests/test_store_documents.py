@@ -248,3 +248,16 @@ def test_files_of_one_name_and_two_types_in_a_folder_keep_their_suffix_in_the_id
     verifier = make_verifier(tmp_path)
     verifier.ingest([corpus])
     assert {d.doc_id for d in verifier.store().documents()} == {"grain-md", "grain-html", "other"}
+
+
+def test_a_store_from_before_documents_is_upgraded_by_reingest_without_embedding_again(
+    tmp_path: Path, small_corpus: Path
+):
+    verifier = make_verifier(tmp_path)
+    store = verifier.store(create=True)
+    old = [p for path in sorted(small_corpus.glob("[!R]*.md")) for p in verifier.passages_of(path)]
+    store.add(old)  # as the earlier version stored them: no hash, folder or ingest time
+    stats = verifier.ingest([small_corpus])
+    assert (stats.added, stats.replaced, stats.removed) == (0, 3, 0)
+    assert all(d.doc_hash and d.source_root and d.ingested_at for d in store.documents())
+    assert verifier.ingest([small_corpus]).unchanged == 3
