@@ -2,6 +2,7 @@
 
     python bench/bench_store.py synthetic [--passages 1000000] [--queries 200] [--dir DIR]
     python bench/bench_store.py real [--passages 20000]
+    python bench/bench_store.py lexical [--passages 1000000]   # the lexical index alone, no Chroma
 
 synthetic: generated passages (about 90 words each from a Zipf-distributed vocabulary of 60,000
 made-up words, plus numbers) with RANDOM UNIT VECTORS as embeddings (so the dense latency is
@@ -85,6 +86,54 @@ def synthetic_texts(rng: np.random.Generator, vocab: list[str], n: int, words: i
 def unit_vectors(rng: np.random.Generator, n: int) -> np.ndarray:
     v = rng.standard_normal((n, DIM)).astype(np.float32)
     return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def lexical_only(args: argparse.Namespace) -> None:
+    """The lexical index alone at ``--passages`` (no Chroma: for sizes whose Chroma load takes hours)."""
+    base = Path(args.dir or tempfile.mkdtemp(prefix="bench-lexical-"))
+    shutil.rmtree(base / "lexical", ignore_errors=True)
+    rng = np.random.default_rng(15)
+    vocab = vocabulary(rng)
+    lexical = LexicalIndex(base / "lexical")
+    generate_s = build_s = 0.0
+    for start in range(0, args.passages, 50_000):
+        t0 = time.perf_counter()
+        texts = synthetic_texts(rng, vocab, min(50_000, args.passages - start))
+        generate_s += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        lexical.add((f"p{start + i:08d}", f"doc{(start + i) // 20:06d}", t) for i, t in enumerate(texts))
+        lexical.commit("bench")
+        build_s += time.perf_counter() - t0
+        print(f"  {start + len(texts):,} passages indexed ({build_s:.0f} s)", file=sys.stderr, flush=True)
+    build_peak = peak_mb()
+    (base / "queries.json").write_text(json.dumps(synthetic_texts(rng, vocab, args.queries, words=14)))
+    out = subprocess.run(
+        [sys.executable, __file__, "query-lexical", str(base)], check=True, capture_output=True, text=True
+    )
+    q = json.loads(out.stdout)
+    print(f"lexical index alone: {args.passages:,} synthetic passages of about 90 words")
+    print(f"  build: {build_s:,.1f} s (text generation apart, {generate_s:,.0f} s), {dir_mb(base / 'lexical'):,.0f} MB")
+    print(f"  open in a fresh process: {q['open_s']:.3f} s (after importing tantivy)")
+    print(f"  search per claim (14 words, top 20): p50 {q['p50_ms']:.1f} ms, p95 {q['p95_ms']:.1f} ms")
+    print(f"  peak memory: building {build_peak:,.0f} MB, opening and searching {q['peak_mb']:,.0f} MB (RSS)")
+
+
+def query_lexical(args: argparse.Namespace) -> None:
+    import tantivy  # noqa: F401
+
+    base = Path(args.dir)
+    queries = json.loads((base / "queries.json").read_text())
+    t0 = time.perf_counter()
+    lexical = LexicalIndex(base / "lexical")
+    lexical.count()
+    open_s = time.perf_counter() - t0
+    times = []
+    for text in queries:
+        t0 = time.perf_counter()
+        lexical.search(text, 20)
+        times.append(time.perf_counter() - t0)
+    pct = lambda q: float(np.percentile(times, q) * 1000)  # noqa: E731
+    print(json.dumps({"open_s": open_s, "p50_ms": pct(50), "p95_ms": pct(95), "peak_mb": peak_mb()}))
 
 
 def synthetic(args: argparse.Namespace) -> None:
@@ -272,10 +321,18 @@ def main() -> None:
     q = sub.add_parser("query")  # the fresh process of the synthetic bench
     q.add_argument("dir")
     q.add_argument("--queries", type=int, default=200)
+    lex = sub.add_parser("lexical")
+    lex.add_argument("--passages", type=int, default=1_000_000)
+    lex.add_argument("--queries", type=int, default=200)
+    lex.add_argument("--dir", help="where to build the index (default: a new temporary directory, kept)")
+    ql = sub.add_parser("query-lexical")  # the fresh process of the lexical bench
+    ql.add_argument("dir")
     rl = sub.add_parser("real")
     rl.add_argument("--passages", type=int, default=20_000)
     args = parser.parse_args()
-    {"synthetic": synthetic, "query": query, "real": real}[args.what](args)
+    handlers = {"synthetic": synthetic, "query": query, "lexical": lexical_only, "query-lexical": query_lexical}
+    handlers |= {"real": real}
+    handlers[args.what](args)
 
 
 if __name__ == "__main__":
