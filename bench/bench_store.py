@@ -265,7 +265,7 @@ def module_docstrings(limit_chars: int) -> list[tuple[str, str]]:
             docs = [d for n in nodes if (d := ast.get_docstring(n)) and len(d) > 200]
             text = "\n\n".join(d for d in docs if d.isprintable() or "\x00" not in d)
             if text:
-                out.append(("m-" + str(file.relative_to(root)).replace("/", "_"), text))
+                out.append((f"m{len(out):05d}-" + str(file.relative_to(root)).replace("/", "_"), text))
                 total += len(text)
                 if total > limit_chars:
                     return out
@@ -297,6 +297,7 @@ def real(args: argparse.Namespace) -> None:
     for start in range(0, len(texts), BATCH_PASSAGES):
         embedder.embed(texts[start : start + BATCH_PASSAGES])
     raw_s = time.perf_counter() - t0
+    print(f"  (raw embedder: {len(texts) / raw_s:,.1f} passages/s; ingesting)", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     stats = verifier.ingest([folder])
     ingest_s = time.perf_counter() - t0
@@ -330,8 +331,13 @@ def main() -> None:
     rl = sub.add_parser("real")
     rl.add_argument("--passages", type=int, default=20_000)
     args = parser.parse_args()
-    handlers = {"synthetic": synthetic, "query": query, "lexical": lexical_only, "query-lexical": query_lexical}
-    handlers |= {"real": real}
+    handlers = {
+        "synthetic": synthetic,
+        "query": query,
+        "lexical": lexical_only,
+        "query-lexical": query_lexical,
+        "real": real,
+    }
     handlers[args.what](args)
 
 

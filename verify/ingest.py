@@ -79,8 +79,13 @@ class Ingester:
         for start in range(0, len(documents), LOOKUP_DOCUMENTS):
             group = []
             for item in documents[start : start + LOOKUP_DOCUMENTS]:
-                doc = load_document(item.path, self.limits, root=item.root, keep_suffix=item.keep_suffix)
+                try:
+                    doc = load_document(item.path, self.limits, root=item.root, keep_suffix=item.keep_suffix)
+                except InputError:
+                    self._flush(pending)  # the documents read before a bad file are kept
+                    raise
                 if doc.doc_id in seen:
+                    self._flush(pending)
                     raise InputError(
                         f"{item.path} and {seen[doc.doc_id]} are both document '{doc.doc_id}' "
                         "(give one an 'id' in its front matter)"
