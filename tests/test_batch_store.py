@@ -17,6 +17,7 @@ from conftest import write_small_corpus
 
 from verify.config import VerifyConfig
 from verify.errors import StoreError
+from verify.retrieval import HybridRetriever
 from verify.store import WRITER_LOCK, EvidenceStore
 from verify.testing import HashEmbedder
 from verify.testing_server import FakeOpenAIServer
@@ -79,10 +80,11 @@ def chroma_server(tmp_path: Path):
 
 def test_batch_against_a_chroma_server_and_a_second_client_sees_the_passages(tmp_path: Path, chroma_server: str):
     corpus = write_small_corpus(tmp_path / "evidence")
-    ingest = Verifier(VerifyConfig(chroma_url=chroma_server, calibration="off"), embedder=HashEmbedder())
+    config = VerifyConfig(chroma_url=chroma_server, calibration="off", cache_dir=tmp_path / "cache-1")
+    ingest = Verifier(config, embedder=HashEmbedder())
     stats = ingest.ingest([corpus])
     assert stats.added > 0
-    other = EvidenceStore(HashEmbedder(), url=chroma_server)
+    other = EvidenceStore(HashEmbedder(), url=chroma_server, cache_dir=tmp_path / "cache-2")
     assert other.count() == stats.passages
     assert {p.doc_id for p in other.all_passages()} == {p.doc_id for p in ingest.store().all_passages()}
     with FakeOpenAIServer() as server:
@@ -90,3 +92,33 @@ def test_batch_against_a_chroma_server_and_a_second_client_sees_the_passages(tmp
         outcome = run(config, [str(write_jsonl(tmp_path / "a.jsonl", 4))], tmp_path / "run")
     assert outcome.summary.articles.complete == 4
     assert outcome.summary.checkable == 8 and sum(outcome.summary.verdicts.values()) == 8
+
+
+def test_a_second_client_of_a_chroma_server_finds_the_first_clients_passages_lexically(
+    tmp_path: Path, chroma_server: str, monkeypatch: pytest.MonkeyPatch
+):
+    """Each client keeps its own lexical index (under its cache directory); a client whose index
+    does not match the server's revision brings it up to date, also while it stays open."""
+    corpus = write_small_corpus(tmp_path / "evidence")
+    first = Verifier(
+        VerifyConfig(chroma_url=chroma_server, calibration="off", cache_dir=tmp_path / "cache-1"),
+        embedder=HashEmbedder(),
+    )
+    first.ingest([corpus])
+    second = EvidenceStore(HashEmbedder(), url=chroma_server, cache_dir=tmp_path / "cache-2")
+    assert second.lexical_path.is_relative_to(tmp_path / "cache-2")
+    hit = second.lexical_search("Haavisto", 3)
+    assert [p.doc_id for p in second.get([pid for pid, _ in hit])] == ["finland"]
+    retriever = HybridRetriever(second, top_k=2, dense_candidates=5, lexical_candidates=5, near_duplicate_jaccard=0.8)
+    assert retriever.retrieve("Pekka Haavisto instrument of accession")[0].passage.doc_id == "finland"
+
+    # the first client changes a document and adds one; the open second client sees both
+    (corpus / "finland.md").write_text("Finland joined NATO. The quokkalith treaty was signed.\n", encoding="utf-8")
+    (corpus / "norway.md").write_text("Norway was a founding member of NATO in 1949.\n", encoding="utf-8")
+    stats = first.ingest([corpus])
+    assert (stats.replaced, stats.added) == (1, 2)
+    monkeypatch.setattr("verify.store.FRESHNESS_SECONDS", 0.0)
+    found = retriever.retrieve("quokkalith treaty Norway founding member")
+    assert {r.passage.doc_id for r in found} == {"finland", "norway"}
+    assert second.lexical_search("Haavisto", 3) == []
+    assert second.lexical.count() == second.count() == first.store().count()

@@ -8,7 +8,7 @@ from verify.chunking import chunk_document, passage_id
 from verify.config import VerifyConfig
 from verify.documents import SourceDocument, load_document
 from verify.errors import CollectionMissingError, EmbeddingMismatchError
-from verify.lexical import BM25Index, tokenize
+from verify.lexical import LexicalIndex, tokenize
 from verify.models import EvidencePassage
 from verify.retrieval import HybridRetriever
 from verify.store import EvidenceStore
@@ -201,20 +201,27 @@ def test_distinct_passages_are_kept_when_below_the_jaccard_threshold(store: Evid
 # ----- BM25 --------------------------------------------------------------------------------------
 
 
+def lexical_index(ids: list[str], texts: list[str]) -> LexicalIndex:
+    index = LexicalIndex()
+    index.add((pid, "doc", text) for pid, text in zip(ids, texts, strict=True))
+    index.commit("r1")
+    return index
+
+
 def test_bm25_ranks_the_document_with_the_rare_term_first():
     texts = [
         "NATO leaders met in Vilnius and discussed NATO defence spending and NATO plans.",
         "Foreign Minister Pekka Haavisto handed over the instrument for NATO.",
         "NATO allies agreed on NATO plans for NATO air defence.",
     ]
-    index = BM25Index(["a", "b", "c"], texts)
+    index = lexical_index(["a", "b", "c"], texts)
     results = index.search("Haavisto NATO", 3)
     assert results[0][0] == "b"
     assert len(results) == 3
 
 
 def test_bm25_returns_only_matching_documents_up_to_n():
-    index = BM25Index(["a", "b", "c"], ["grain deal", "grain exports fell", "artillery shells"])
+    index = lexical_index(["a", "b", "c"], ["grain deal", "grain exports fell", "artillery shells"])
     assert [pid for pid, _ in index.search("grain", 5)] in (["a", "b"], ["b", "a"])
     assert len(index.search("grain", 1)) == 1
     assert index.search("submarine", 5) == []
@@ -232,3 +239,9 @@ def test_tokenize_drops_stopwords_and_keeps_numbers_whole():
         "1,000",
         "euros",
     ]
+
+
+def test_a_negated_copy_of_a_passage_is_not_removed_as_a_near_duplicate(store: EvidenceStore):
+    store.add([passage("p-finland-not", "Finland was not the 31st member of NATO on 4 April 2023 in Brussels.")])
+    results = retriever_for(store, top_k=4).retrieve("Finland 31st member of NATO April 2023")
+    assert {"p-finland", "p-finland-not"} <= {r.passage.id for r in results}

@@ -1,4 +1,4 @@
-"""Command line: ``verify ingest``, ``verify check``, ``verify eval``."""
+"""Command line: ``verify ingest``, ``verify check``, ``verify store``, ``verify eval``, ``verify batch``."""
 
 from __future__ import annotations
 
@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest",
         help="load reference documents into the evidence store",
         description="Load .txt, .md (YAML front matter: title, url, publisher, date), "
-        ".html and .pdf files into the Chroma collection. Re-ingesting is a no-op.",
+        ".html and .pdf files into the Chroma collection. A document's id is its path relative to the "
+        "folder given (or 'id' in its front matter); re-ingesting replaces the passages of changed "
+        "documents and leaves the others alone.",
     )
     ingest.add_argument("paths", nargs="+", type=Path, help="files or folders (searched recursively)")
     ingest.add_argument(
@@ -57,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="inside a folder, also read links that point outside it and descend into linked folders "
         "(by default they are skipped with a warning)",
+    )
+    ingest.add_argument(
+        "--prune", action="store_true", help="also remove documents ingested from these folders whose files are gone"
     )
     _common(ingest)
 
@@ -81,8 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .batch.cli import add_batch_parsers
     from .evals.cli import add_eval_parser
     from .report.cli import add_export_parser
+    from .store_cli import add_store_parser
     from .web.cli import add_serve_parser
 
+    add_store_parser(sub, _common)
     add_eval_parser(sub, _common)
     add_batch_parsers(sub, _common)
     add_export_parser(sub, _common)
@@ -114,11 +121,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         raise VerifyError("no supported documents (.txt, .md, .html, .pdf) found")
     verifier = Verifier(_config(args))
     with tqdm(total=len(files), desc="ingest", unit="doc", disable=None, file=sys.stderr) as bar:
-        stats = verifier.ingest(files, progress=lambda _: bar.update(1))
+        stats = verifier.ingest(
+            args.paths, progress=lambda _: bar.update(1), prune=args.prune, follow_symlinks=args.follow_symlinks
+        )
     print(
         f"ingested {stats.documents} documents: {stats.passages} passages, {stats.added} new, "
-        f"{stats.skipped_existing} already stored; collection '{verifier.config.collection}' "
-        f"now holds {verifier.store().count()} passages"
+        f"{stats.skipped_existing} already stored; {stats.replaced} documents changed, "
+        f"{stats.pruned} pruned, {stats.removed} old passages removed; collection "
+        f"'{verifier.config.collection}' now holds {verifier.store().count()} passages"
     )
     if stats.flagged:
         counts = ", ".join(f"{flag} {n}" for flag, n in sorted(stats.flagged.items()))
@@ -161,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(getattr(args, "verbose", 0))
     handlers = {"ingest": cmd_ingest, "check": cmd_check}
     try:
-        if args.command in ("eval", "batch", "runs", "export", "serve"):
+        if args.command in ("eval", "batch", "runs", "export", "serve", "store"):
             return int(args.handler(args, _config))
         return handlers[args.command](args)
     except VerifyError as exc:

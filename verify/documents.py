@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,17 @@ class SourceDocument:
     text: str
     path: str
     meta: dict[str, str] = field(default_factory=dict)
+    root: str | None = None  # the folder it was found in (resolved), when it was found in one
+
+
+@dataclass(frozen=True)
+class DocumentPath:
+    """A document file and the folder it was found in (None: the file was named itself).
+    ``keep_suffix``: another file of the same name but suffix lies beside it."""
+
+    path: Path
+    root: Path | None = None
+    keep_suffix: bool = False
 
 
 def read_text_file(path: Path, *, max_chars: int | None = None, what: str = "file") -> str:
@@ -72,12 +84,25 @@ def check_text(text: str, *, max_chars: int | None, what: str = "article") -> No
         raise InputError(f"{what} has {len(text):,} characters; the limit is {max_chars:,} (max_article_chars)")
 
 
-def doc_id_for(path: Path) -> str:
-    stem = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")
-    return stem or "document"
+def _slug(part: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", part.lower()).strip("-")
 
 
-def load_document(path: Path, limits: DocumentLimits | None = None) -> SourceDocument:
+def doc_id_for(path: Path, root: Path | None = None, *, keep_suffix: bool = False) -> str:
+    """A document's id: its path relative to the folder it was ingested from, without the suffix,
+    each part lower-cased with runs of other characters as "-" (``news/2024/Vote.md`` ->
+    ``news/2024/vote``); a file named on its own is known by its name (``vote``). ``keep_suffix``
+    (for files beside another of the same name, ``x.md`` and ``x.html``): ``x-md``, ``x-html``."""
+    relative = path.relative_to(root) if root is not None else Path(path.name)
+    name = relative.name if keep_suffix else relative.stem
+    parts = [_slug(p) for p in (*relative.parent.parts, name)]
+    return "/".join(p for p in parts if p) or "document"
+
+
+def load_document(
+    path: Path, limits: DocumentLimits | None = None, *, root: Path | None = None, keep_suffix: bool = False
+) -> SourceDocument:
+    """Read one reference document. Its id is an ``id`` in its front matter, else :func:`doc_id_for`."""
     limits = limits or DocumentLimits()
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -103,7 +128,14 @@ def load_document(path: Path, limits: DocumentLimits | None = None) -> SourceDoc
             text, meta = _html_text(text, deadline=time.monotonic() + limits.max_seconds, path=path)
     if not text.strip():
         raise InputError(f"document has no text: {path}")
-    return SourceDocument(doc_id=doc_id_for(path), text=text.strip(), path=str(path), meta=meta)
+    doc_id = meta.pop("id", "").strip() or doc_id_for(path, root, keep_suffix=keep_suffix)
+    return SourceDocument(
+        doc_id=doc_id,
+        text=text.strip(),
+        path=str(path),
+        meta=meta,
+        root=str(root.resolve()) if root is not None else None,
+    )
 
 
 def split_front_matter(text: str, path: Path | None = None) -> tuple[str, dict[str, str]]:
@@ -116,7 +148,7 @@ def split_front_matter(text: str, path: Path | None = None) -> tuple[str, dict[s
         raise InputError(f"bad YAML front matter in {path}: {exc}") from exc
     if not isinstance(data, dict):
         raise InputError(f"front matter is not a mapping in {path}")
-    meta = {k: str(data[k]) for k in (*_META_KEYS, "note") if data.get(k) is not None}
+    meta = {k: str(data[k]) for k in (*_META_KEYS, "note", "id") if data.get(k) is not None}
     return text[match.end() :], meta
 
 
@@ -204,7 +236,12 @@ def iter_document_paths(paths: list[Path], *, follow_symlinks: bool = False) -> 
     A path given explicitly is read wherever it points. Inside a given folder, a symbolic link whose
     target lies outside that folder is skipped (with a warning) unless ``follow_symlinks``; linked
     folders are not descended into unless ``follow_symlinks``."""
-    found: list[Path] = []
+    return [d.path for d in iter_documents(paths, follow_symlinks=follow_symlinks)]
+
+
+def iter_documents(paths: list[Path], *, follow_symlinks: bool = False) -> list[DocumentPath]:
+    """:func:`iter_document_paths`, each file with the folder it was found in."""
+    found: list[DocumentPath] = []
     for path in paths:
         if path.is_dir():
             root, inside = path.resolve(), []
@@ -218,9 +255,10 @@ def iter_document_paths(paths: list[Path], *, follow_symlinks: bool = False) -> 
                         continue
                     if candidate.is_file():
                         inside.append(candidate)
-            found.extend(sorted(inside))
+            stems = Counter(p.with_suffix("") for p in inside)
+            found.extend(DocumentPath(p, path, stems[p.with_suffix("")] > 1) for p in sorted(inside))
         elif path.exists():
-            found.append(path)
+            found.append(DocumentPath(path))
         else:
             raise InputError(f"not found: {path}")
     return found

@@ -1,12 +1,13 @@
-"""Hybrid retrieval: dense (Chroma) and lexical (BM25) candidates fused by reciprocal rank, then
-near-duplicate passages (overlapping chunks, reprinted text) removed."""
+"""Hybrid retrieval: dense (Chroma) and lexical (BM25, the store's persistent index) candidates
+fused by reciprocal rank, then near-duplicate passages (overlapping chunks, reprinted text) removed.
+Nothing is held in memory per passage: lexical hits are read from Chroma by id."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .config import VerifyConfig
-from .lexical import BM25Index, tokenize
+from .lexical import negations, tokenize
 from .models import EvidencePassage
 from .store import EvidenceStore
 
@@ -42,9 +43,7 @@ class HybridRetriever:
         self.dense_candidates = dense_candidates
         self.lexical_candidates = lexical_candidates
         self.near_duplicate_jaccard = near_duplicate_jaccard
-        passages = store.all_passages()
-        self._by_id = {p.id: p for p in passages}
-        self._bm25 = BM25Index([p.id for p in passages], [p.text for p in passages])
+        store.lexical  # noqa: B018 -- opened (and brought up to date) now, not at the first claim
 
     @classmethod
     def from_config(cls, store: EvidenceStore, config: VerifyConfig) -> HybridRetriever:
@@ -56,14 +55,18 @@ class HybridRetriever:
             near_duplicate_jaccard=config.near_duplicate_jaccard,
         )
 
-    def retrieve(self, query: str) -> list[Retrieved]:
-        dense = self.store.dense_search(query, self.dense_candidates)
-        lexical = self._bm25.search(query, self.lexical_candidates)
+    def retrieve(self, query: str, *, vector: list[float] | None = None) -> list[Retrieved]:
+        """The top passages for ``query`` (``vector``: its embedding, when the caller has it)."""
+        self.store.refresh_lexical()
+        dense = self.store.dense_search(query, self.dense_candidates, vector=vector)
+        lexical = self.store.lexical_search(query, self.lexical_candidates)
+        by_id = {p.id: p for p, _ in dense}
+        by_id.update({p.id: p for p in self.store.get([pid for pid, _ in lexical if pid not in by_id])})
+        lexical = [(pid, score) for pid, score in lexical if pid in by_id]  # gone from Chroma meanwhile
         fused: dict[str, float] = {}
         dense_rank: dict[str, int] = {}
         lexical_rank: dict[str, int] = {}
         for rank, (passage, _) in enumerate(dense, 1):
-            self._by_id.setdefault(passage.id, passage)
             dense_rank[passage.id] = rank
             fused[passage.id] = fused.get(passage.id, 0.0) + 1.0 / (RRF_K + rank)
         for rank, (pid, _) in enumerate(lexical, 1):
@@ -71,13 +74,17 @@ class HybridRetriever:
             fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank)
         ordered = sorted(fused.items(), key=lambda kv: kv[1], reverse=True)
         chosen: list[Retrieved] = []
-        token_sets: list[set[str]] = []
+        token_sets: list[tuple[set[str], frozenset[str]]] = []
         for pid, score in ordered:
-            passage = self._by_id[pid]
-            tokens = set(tokenize(passage.text))
-            if any(jaccard(tokens, seen) >= self.near_duplicate_jaccard for seen in token_sets):
+            passage = by_id[pid]
+            tokens, negated = set(tokenize(passage.text)), negations(passage.text)
+            # near-duplicates share their words and their negations: "sent no troops" is other evidence
+            if any(
+                jaccard(tokens, seen) >= self.near_duplicate_jaccard and negated == seen_negated
+                for seen, seen_negated in token_sets
+            ):
                 continue
-            token_sets.append(tokens)
+            token_sets.append((tokens, negated))
             chosen.append(Retrieved(passage, score, dense_rank.get(pid), lexical_rank.get(pid)))
             if len(chosen) == self.top_k:
                 break

@@ -21,7 +21,7 @@ from .chunking import chunk_document
 from .combiner import Combiner, find_combiner
 from .config import VerifyConfig
 from .dates import find_article_date
-from .documents import DocumentLimits, check_text, iter_document_paths, load_document, read_text_file
+from .documents import DocumentLimits, check_text, iter_documents, load_document, read_text_file
 from .embedded import ASSETS, EmbeddedServer, ensure_model_file
 from .embeddings import Embedder, make_embedder
 from .errors import (
@@ -148,6 +148,7 @@ class Verifier:
                     url=self.config.chroma_url,
                     collection=self.config.collection,
                     create=create,
+                    cache_dir=self.config.cache_dir,
                 )
         return self._store
 
@@ -277,33 +278,43 @@ class Verifier:
         )
 
     # ----- ingest -------------------------------------------------------------------------------
-    def passages_of(self, path: Path) -> list[EvidencePassage]:
-        """One document read and chunked with this config's chunk size and overlap."""
-        limits = DocumentLimits(
+    @property
+    def document_limits(self) -> DocumentLimits:
+        return DocumentLimits(
             max_bytes=self.config.max_document_bytes,
             max_html_depth=self.config.max_html_depth,
             max_pdf_pages=self.config.max_pdf_pages,
             max_seconds=self.config.max_parse_seconds,
         )
+
+    def passages_of(self, path: Path) -> list[EvidencePassage]:
+        """One document read and chunked with this config's chunk size and overlap."""
         return chunk_document(
-            load_document(path, limits), chunk_size=self.config.chunk_size, chunk_overlap=self.config.chunk_overlap
+            load_document(path, self.document_limits),
+            chunk_size=self.config.chunk_size,
+            chunk_overlap=self.config.chunk_overlap,
         )
 
-    def ingest(self, paths: list[Path], progress: Callable[[Path], None] | None = None) -> IngestStats:
-        files = iter_document_paths(paths)
-        store = self.store(create=True)
-        stats = IngestStats()
-        for path in files:
-            passages = self.passages_of(path)
-            added, skipped = store.add(passages)
-            stats.documents += 1
-            stats.passages += len(passages)
-            stats.added += added
-            stats.skipped_existing += skipped
-            for flag in (f for p in passages for f in p.flags):
-                stats.flagged[flag] = stats.flagged.get(flag, 0) + 1
-            if progress:
-                progress(path)
+    def ingest(
+        self,
+        paths: list[Path],
+        progress: Callable[[Path], None] | None = None,
+        *,
+        prune: bool = False,
+        follow_symlinks: bool = False,
+    ) -> IngestStats:
+        """Ingest files and folders (see :mod:`verify.ingest`); ``prune`` also removes the documents
+        once ingested from these folders whose files are gone."""
+        from .ingest import Ingester
+
+        documents = iter_documents(paths, follow_symlinks=follow_symlinks)
+        ingester = Ingester(
+            self.store(create=True),
+            chunk_size=self.config.chunk_size,
+            chunk_overlap=self.config.chunk_overlap,
+            limits=self.document_limits,
+        )
+        stats = ingester.run(documents, prune=prune, progress=progress)
         self._retriever = None
         return stats
 
