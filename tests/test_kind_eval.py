@@ -69,6 +69,7 @@ def _fake(monkeypatch: pytest.MonkeyPatch, probs: dict[str, float]) -> FakeChatM
     monkeypatch.setattr(verify.verifier, "make_embedder", lambda name: HashEmbedder())
     monkeypatch.setattr(verify.verifier.Verifier, "_build_chat", lambda self: chat)
     monkeypatch.setenv("VERIFY_CHECKABLE_THRESHOLD", "0.6")
+    monkeypatch.setenv("VERIFY_KIND_COMBINER", "off")  # the shipped one is fitted for the shipped prompt
     return chat
 
 

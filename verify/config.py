@@ -110,7 +110,7 @@ class VerifyConfig(BaseModel):
     )
     split_words: int = Field(20, ge=5)
     checkable_threshold: float = Field(
-        0.60,
+        0.55,
         ge=0,
         le=1,
         description="P(checkable) from which the kind classifier calls a claim a fact (fitted on dev), when no kind "
