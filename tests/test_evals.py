@@ -325,6 +325,7 @@ def test_pipeline_mode_ingests_evidence_into_the_run_directory(
     )
     monkeypatch.setenv("VERIFY_STORE", str(tmp_path / "no-store"))  # the configured store does not exist
     monkeypatch.setenv("VERIFY_CALIBRATION", "off")
+    monkeypatch.setenv("VERIFY_KIND_COMBINER", "off")  # the recorded probability is the classifier's own
     monkeypatch.setattr(verify.verifier, "make_embedder", lambda name: HashEmbedder())
     monkeypatch.setattr(verify.verifier.Verifier, "_build_chat", lambda self: chat)
     out = tmp_path / "run"
