@@ -135,9 +135,9 @@ def test_a_prompt_with_a_sentence_field_sees_the_source_sentence(tmp_path: Path)
     chat = FakeChatModel().enqueue(_answer(0.7), _answer(0.7))
     with_sentence = KindClassifier(chat, load_prompt(prompts, "classify_claim"), max_reasks=0)
     plain = KindClassifier(chat, load_prompt(ROOT / "prompts", "classify_claim"), max_reasks=0)
-    prob, _ = asyncio.run(with_sentence.probability("NATO has 31 members.", sentence="NATO, they say, has <31>."))
-    asyncio.run(plain.probability("NATO has 31 members.", sentence="NATO, they say, has 31."))
-    assert prob == pytest.approx(0.7)
+    score, _ = asyncio.run(with_sentence.score("NATO has 31 members.", sentence="NATO, they say, has <31>."))
+    asyncio.run(plain.score("NATO has 31 members.", sentence="NATO, they say, has 31."))
+    assert score.prob == score.raw == pytest.approx(0.7)
     assert "<sentence>NATO, they say, has \u203931\u203a.</sentence>" in chat.requests[0].messages[-1]["content"]
     assert "they say" not in chat.requests[1].messages[-1]["content"]
 

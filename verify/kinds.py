@@ -131,7 +131,3 @@ class KindClassifier:
             raw = 1.0 if out.value.checkable else 0.0
         prob = self.combiner.apply(claim, raw) if self.combiner else raw
         return KindScore(raw, prob), out.usage
-
-    async def probability(self, claim: str, *, sentence: str | None = None) -> tuple[float, Usage]:
-        score, usage = await self.score(claim, sentence=sentence)
-        return score.prob, usage

@@ -282,6 +282,7 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
     with Verifier(config) as verifier:
         if own_store:
             verifier.ingest([args.evidence])  # idempotent, so a resumed run reuses the same passages
+        classifier = verifier.make_kind_classifier() if kind_gold else None
         if kind_gold:
             units: list[Any] = _kind_units(args)
         elif articles:
@@ -319,10 +320,10 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
                 "ids": [u.name if articles else u.id for u in units],
                 **(
                     {
-                        "kind_threshold": verifier.make_kind_classifier().threshold,
+                        "kind_threshold": classifier.threshold,
                         "kind_combiner": verifier.kind_combiner.source if verifier.kind_combiner else None,
                     }
-                    if kind_gold
+                    if classifier is not None
                     else {}
                 ),
             },
@@ -337,10 +338,9 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
                 file=sys.stderr,
                 disable=None,
             ) as bar:
-                if kind_gold:
+                if classifier is not None:
                     from .kind_items import run_kind_items
 
-                    classifier = verifier.make_kind_classifier()
                     asyncio.run(
                         run_kind_items(classifier, units, log, concurrency=config.concurrency, progress=bar.update)
                     )

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from ..errors import FATAL_ERRORS, BackendError, InputError
 from ..extraction import is_question
+from ..kind_combiner import KindCombiner
 from ..kinds import KindClassifier
 from ..models import ClaimKind
 from .datasets import read_jsonl_rows
@@ -319,9 +320,9 @@ def _fit_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def out_of_fold(records: list[dict[str, Any]], *, folds: int, c: float, max_facts_aside: float) -> list[dict[str, Any]]:
+def out_of_fold(records: list[dict[str, Any]], *, folds: int, c: float) -> list[dict[str, Any]]:
     """Copies of ``records`` whose ``checkable_prob`` is a combiner's fitted on the other folds
-    (questions and failed items unchanged), and the threshold those predictions support."""
+    (questions and failed items unchanged)."""
     from sklearn.model_selection import StratifiedKFold
 
     from ..kind_combiner import fit_kind_combiner
@@ -345,7 +346,7 @@ def out_of_fold(records: list[dict[str, Any]], *, folds: int, c: float, max_fact
     return [out[r["id"]] for r in records]
 
 
-def fit_from_run(run_dir: Path, *, c: float = 0.5, folds: int = 5, max_facts_aside: float = 0.08) -> Any:
+def fit_from_run(run_dir: Path, *, c: float = 0.5, folds: int = 5, max_facts_aside: float = 0.08) -> KindCombiner:
     """A kind combiner fitted on every item of a dev kinds run, with the threshold that its
     out-of-fold predictions on the same run support (most non-facts set aside, facts <= the bound)."""
     from ..errors import ConfigError
@@ -360,7 +361,7 @@ def fit_from_run(run_dir: Path, *, c: float = 0.5, folds: int = 5, max_facts_asi
     if meta.get("kind_combiner"):
         raise ConfigError(f"{run_dir} was run with a kind combiner; fit on a run made with kind_combiner = 'off'")
     records = read_items(run_dir)
-    threshold = best_threshold(out_of_fold(records, folds=folds, c=c, max_facts_aside=max_facts_aside), max_facts_aside)
+    threshold = best_threshold(out_of_fold(records, folds=folds, c=c), max_facts_aside)
     if threshold is None:
         raise ConfigError(f"no threshold sets aside at most {max_facts_aside:.0%} of the facts out of fold")
     rows = _fit_rows(records)
@@ -381,7 +382,7 @@ def write_cross_fitted_run(run_dir: Path, out: Path, *, folds: int, c: float, ma
     from .summary import finish_run, read_items
 
     meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
-    records = out_of_fold(read_items(run_dir), folds=folds, c=c, max_facts_aside=max_facts_aside)
+    records = out_of_fold(read_items(run_dir), folds=folds, c=c)
     meta = {
         **meta,
         "kind_threshold": best_threshold(records, max_facts_aside),

@@ -397,20 +397,18 @@ def finish_run(run_dir: Path, records: list[dict[str, Any]], meta: dict[str, Any
         from .kind_items import render_kind_markdown, summarize_kind_items
 
         threshold = meta.get("kind_threshold") or meta["config"]["checkable_threshold"]
-        summary = summarize_kind_items(records, threshold)
-        summary["mode"] = "kinds"
-        summary["cost"].update(wall_time(run_dir))
-        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-        (run_dir / "report.md").write_text(render_kind_markdown(summary, meta), encoding="utf-8")
-        return summary
-    articles = meta["mode"] in ("extraction", "pipeline")
-    summary = summarize_articles(records) if articles else summarize_items(records)
+        summary, render = summarize_kind_items(records, threshold), render_kind_markdown
+    elif meta["mode"] in ("extraction", "pipeline"):
+        summary, render = summarize_articles(records), render_markdown
+    else:
+        summary, render = summarize_items(records), render_markdown
     summary["mode"] = meta["mode"]
     planned = len(meta.get("ids") or [])
     if len(records) < planned:
         summary["partial"] = {"done": len(records), "planned": planned}
     summary["cost"].update(wall_time(run_dir))
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    (run_dir / "report.md").write_text(render_markdown(summary, meta), encoding="utf-8")
-    write_plots(summary, run_dir)
+    (run_dir / "report.md").write_text(render(summary, meta), encoding="utf-8")
+    if meta["mode"] != "kinds":
+        write_plots(summary, run_dir)
     return summary
