@@ -55,3 +55,31 @@ def test_backend_survives_a_new_event_loop_per_call() -> None:
 
     a, b = asyncio.run(same_loop_twice())
     assert a == b
+
+
+def test_a_lost_connection_fails_one_request_until_the_endpoint_is_gone() -> None:
+    """After the endpoint has answered, a request that cannot connect is that request's failure
+    (not fatal); UNREACHABLE_AFTER such requests in a row, with no answer between, mean it is gone."""
+    from verify.errors import FATAL, ConnectionLostError
+    from verify.llm import UNREACHABLE_AFTER
+    from verify.testing_server import DROP_MARKER, FakeOpenAIServer
+
+    def request(text: str, name: str = "verdict") -> ChatRequest:
+        return ChatRequest(messages=[{"role": "user", "content": f"Claim: {text}"}], schema={}, schema_name=name)
+
+    async def calls(url: str, port_holder: FakeOpenAIServer) -> None:
+        backend = OpenAIChatBackend(model="m", base_url=url, api_key=None, max_retries=0, timeout=5)
+        await backend.acomplete(request("a claim"))
+        with pytest.raises(ConnectionLostError) as dropped:  # the server closes this connection unanswered
+            await backend.acomplete(request(DROP_MARKER, name="claims"))
+        assert not isinstance(dropped.value, FATAL) and "\n" not in str(dropped.value)
+        await backend.acomplete(request("another claim"))  # an answer resets the count
+        port_holder.stop()
+        for _ in range(UNREACHABLE_AFTER - 1):
+            with pytest.raises(ConnectionLostError):
+                await backend.acomplete(request("a claim"))
+        with pytest.raises(EndpointUnreachableError, match=f"{UNREACHABLE_AFTER} requests in a row"):
+            await backend.acomplete(request("a claim"))
+
+    server = FakeOpenAIServer().start()
+    asyncio.run(calls(server.url, server))

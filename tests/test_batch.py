@@ -203,6 +203,7 @@ def test_200_articles_through_injected_faults_lose_and_duplicate_nothing(tmp_pat
         malformed=0.03,
         truncated=0.02,
         length=0.02,
+        disconnect=0.02,
     )
     bad = [
         {"id": "empty", "text": "   "},
@@ -531,6 +532,23 @@ def test_an_answer_cut_by_the_token_limit_splits_the_window_and_fails_only_its_c
     assert [(f["stage"], f["error_type"]) for f in report["failures"]] == [("judge", "TruncatedOutputError")]
     assert len(report["verdicts"]) == 2
     assert (outcome.summary.articles.incomplete, outcome.summary.articles.failed) == (1, 0)
+
+
+def test_a_dropped_connection_in_extraction_fails_that_window_and_the_run_goes_on(
+    tmp_path: Path, store: Path, server
+):
+    unplugged = {"id": "drop", "text": article_text(90).replace("Sweden joined", "UNPLUGGED Sweden joined")}
+    jsonl = write_jsonl(tmp_path / "a.jsonl", 3, extra=[unplugged])
+    config = batch_config(server.url, tmp_path, max_retries=1)
+    outcome = run(config, [str(jsonl)], tmp_path / "run", articles_in_flight=1)
+    assert outcome.fatal is None
+    assert server.stats.faults["disconnect"] == 2  # the request and the client's one retry
+    counts = outcome.summary.articles
+    assert (counts.complete, counts.incomplete, counts.failed, counts.pending) == (3, 1, 0, 0)
+    report = json.loads((tmp_path / "run" / "reports" / "drop.report.json").read_text())
+    assert [(f["stage"], f["error_type"]) for f in report["failures"]] == [("extract", "ConnectionLostError")]
+    assert outcome.summary.failures_by_type == {"ConnectionLostError": 1}
+    assert "UNPLUGGED" not in json.dumps(report["claims"])  # nothing invented for the lost window
 
 
 def test_an_endpoint_that_goes_away_stops_the_run_and_the_same_command_resumes(tmp_path: Path, store: Path):

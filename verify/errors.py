@@ -34,7 +34,13 @@ class BackendError(VerifyError):
 
 
 class EndpointUnreachableError(BackendError):
-    """No server answers at the configured base URL."""
+    """No server answers at the configured base URL: it never answered this client, or stopped
+    answering (several requests in a row could not connect, after the client's retries)."""
+
+
+class ConnectionLostError(BackendError):
+    """One request could not reach an endpoint that has answered before (connection refused or
+    dropped, after the client's retries): that window or claim fails, the run goes on."""
 
 
 class AuthenticationError(BackendError):

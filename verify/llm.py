@@ -32,6 +32,7 @@ import openai
 from .errors import (
     AuthenticationError,
     BackendError,
+    ConnectionLostError,
     ContextLengthError,
     EndpointUnreachableError,
     QuotaExceededError,
@@ -88,6 +89,9 @@ class ChatBackend(Protocol):
     async def acomplete(self, request: ChatRequest) -> ChatResult: ...
 
 
+# requests in a row that could not connect (each after the client's own retries), with no answer
+# between them, after which an endpoint that had answered counts as gone and the run stops
+UNREACHABLE_AFTER = 8
 _DIRECT_ROLES = frozenset({"system", "user", "assistant"})
 _FILTERED = "the endpoint's content filter stopped the answer"
 # what ChatOpenAI's call through the openai parse helper adds to a request: the same on the wire
@@ -140,6 +144,8 @@ class OpenAIChatBackend:
         self._llm: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._direct = False  # whether the current client's calls may skip ChatOpenAI (see _direct_matches)
+        self._answered = False  # the endpoint has answered at least once (any HTTP status)
+        self._lost_in_a_row = 0  # requests since the last answer that could not connect
 
     def _client(self) -> Any:
         """The chat client for the running event loop.
@@ -212,9 +218,13 @@ class OpenAIChatBackend:
         started = time.perf_counter()
         try:
             if self._direct and not request.extra and all(m["role"] in _DIRECT_ROLES for m in request.messages):
-                return await self._call_direct(llm, self._body(llm, request, options), started)
-            return await self._call_langchain(llm, request, options, started)
+                result = await self._call_direct(llm, self._body(llm, request, options), started)
+            else:
+                result = await self._call_langchain(llm, request, options, started)
+            self._reached()
+            return result
         except openai.LengthFinishReasonError as exc:
+            self._reached()
             # the client refuses to parse a schema answer cut by the token limit: hand back what was
             # written, marked "length", so the caller splits the work instead of failing the article
             return _cut_result(exc.completion.model_dump(), time.perf_counter() - started)
@@ -225,8 +235,9 @@ class OpenAIChatBackend:
         except openai.APITimeoutError as exc:
             raise BackendError(f"the model endpoint timed out: {self._where()}") from exc
         except openai.APIConnectionError as exc:
-            raise EndpointUnreachableError(f"cannot reach the model endpoint at {self._where()}") from exc
+            raise self._lost(exc) from exc
         except openai.APIStatusError as exc:
+            self._reached()
             message = f"the model endpoint answered {exc.status_code}: {_short(exc.message)}"
             if _error_code(exc) == "insufficient_quota":
                 raise QuotaExceededError(f"quota exhausted at {self._where()}: {_short(exc.message)}") from exc
@@ -265,6 +276,23 @@ class OpenAIChatBackend:
             model=response.get("model_name"),
             finish_reason=response.get("finish_reason"),
         )
+
+    def _reached(self) -> None:
+        self._answered, self._lost_in_a_row = True, 0
+
+    def _lost(self, exc: openai.APIConnectionError) -> BackendError:
+        """A request that could not connect: the endpoint is unreachable when it never answered or
+        :data:`UNREACHABLE_AFTER` requests in a row failed so; otherwise this request alone failed."""
+        self._lost_in_a_row += 1
+        cause = _short(str(exc.__cause__ or exc))
+        if not self._answered:
+            return EndpointUnreachableError(f"cannot reach the model endpoint at {self._where()}")
+        if self._lost_in_a_row >= UNREACHABLE_AFTER:
+            return EndpointUnreachableError(
+                f"the model endpoint at {self._where()} stopped answering: {self._lost_in_a_row} requests in a row "
+                f"could not connect ({cause})"
+            )
+        return ConnectionLostError(f"lost the connection to the model endpoint at {self._where()}: {cause}")
 
     def _where(self) -> str:
         return self.base_url or "the OpenAI API"

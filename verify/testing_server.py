@@ -29,6 +29,8 @@ OPINION_WORDS = ("reckless", "should", "shameful", "best")
 LABELS = ("supported", "disputed", "unverifiable")
 CONTEXT_MARKER = "OVERSIZE"  # a request holding this word is refused as too long for the context
 CUT_MARKER = "LONGWINDED"  # an answer to a request holding it is cut by the token limit (one-sentence windows excepted)
+DROP_MARKER = "UNPLUGGED"  # an extraction request holding it has its connection closed without an answer
+DISCONNECT = object()  # the body of an answer that closes the connection instead
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class FaultRates:
     malformed: float = 0.0  # content that is not JSON
     truncated: float = 0.0  # JSON cut in the middle, finish_reason "stop"
     length: float = 0.0  # JSON cut in the middle, finish_reason "length"
+    disconnect: float = 0.0  # the connection is closed without an answer
 
     def pick(self, draw: float) -> str | None:
         edge = 0.0
@@ -126,8 +129,9 @@ class FakeOpenAIServer:
         value = hashlib.sha256(f"{self.seed}:{digest}:{attempt}".encode()).digest()
         return self.faults.pick(int.from_bytes(value[:8], "big") / 2**64)
 
-    def respond(self, raw: bytes) -> tuple[int, dict[str, str], dict[str, Any] | None, float]:
-        """(status, headers, body, delay) for one request body; body None means never answer."""
+    def respond(self, raw: bytes) -> tuple[int, dict[str, str], Any, float]:
+        """(status, headers, body, delay) for one request body; body None means never answer,
+        :data:`DISCONNECT` close the connection without an answer."""
         body = json.loads(raw)
         kind = (body.get("response_format") or {}).get("json_schema", {}).get("name", "?")
         with self._lock:
@@ -143,6 +147,8 @@ class FakeOpenAIServer:
         fault = self._draw(raw)
         if CUT_MARKER in text_in and (kind != "claims" or len(re.findall(r"^TARGET ", text_in, re.MULTILINE)) > 1):
             fault = "length"
+        if kind == "claims" and DROP_MARKER in text_in:
+            fault = "disconnect"
         if fault:
             with self._lock:
                 self.stats.faults[fault] += 1
@@ -157,6 +163,8 @@ class FakeOpenAIServer:
             return 503, {}, _error("overloaded", None, "server_error"), delay
         if fault == "hang":
             return 200, {}, None, 0
+        if fault == "disconnect":
+            return 200, {}, DISCONNECT, 0
         if fault == "slow":
             delay = self.slow_seconds
         content = json.dumps(answer(kind, body))
@@ -236,6 +244,9 @@ def _handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if server._stopping.is_set():  # a stopped server answers nothing, kept-alive connections included
+                self.close_connection = True
+                return
             with server._lock:
                 server.stats.in_flight += 1
                 server.stats.peak_in_flight = max(server.stats.peak_in_flight, server.stats.in_flight)
@@ -246,6 +257,9 @@ def _handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                     status, headers, body, delay = server.respond(raw)
                 if body is None:  # a hang: hold the connection until the server stops
                     server._stopping.wait(120)
+                    return
+                if body is DISCONNECT:
+                    self.close_connection = True
                     return
                 if delay:
                     time.sleep(delay)
