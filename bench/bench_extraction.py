@@ -50,6 +50,8 @@ def main() -> None:
                 f"{u.completion_tokens} generated; {len(result.claims)} claims ({dict(kinds)}); "
                 f"{len(result.failures)} failed windows; {len(result.dropped)} dropped"
             )
+            phases = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in result.seconds.items())
+            print(f"  phases: {phases}; {result.windows} windows sent")
 
 
 if __name__ == "__main__":

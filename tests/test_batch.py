@@ -534,9 +534,7 @@ def test_an_answer_cut_by_the_token_limit_splits_the_window_and_fails_only_its_c
     assert (outcome.summary.articles.incomplete, outcome.summary.articles.failed) == (1, 0)
 
 
-def test_a_dropped_connection_in_extraction_fails_that_window_and_the_run_goes_on(
-    tmp_path: Path, store: Path, server
-):
+def test_a_dropped_connection_in_extraction_fails_that_window_and_the_run_goes_on(tmp_path: Path, store: Path, server):
     unplugged = {"id": "drop", "text": article_text(90).replace("Sweden joined", "UNPLUGGED Sweden joined")}
     jsonl = write_jsonl(tmp_path / "a.jsonl", 3, extra=[unplugged])
     config = batch_config(server.url, tmp_path, max_retries=1)

@@ -275,3 +275,51 @@ def test_code_citation_adds_a_close_sentence_when_the_first_lacks_a_figure(judge
     verdict = asyncio.run(make_judge(judge_prompt, chat, model_cites=False).judge("c2", claim, PASSAGES)).verdict
     assert (verdict.label, verdict.downgraded_from) == (Label.UNVERIFIABLE, Label.SUPPORTED)
     assert verdict.downgrade_reason == "figures of the claim stated in no cited sentence: 2025"
+
+
+def _continuation(label_logprobs: dict[str, float] | None):
+    """An answer to a continued request: one label token and its alternatives, or (None) a server
+    that wrote something else."""
+    from verify.llm import ChatResult, TokenLogprob
+    from verify.models import Usage
+
+    def reply(request):
+        assert request.schema is None and request.max_tokens == 1 and request.messages[-1]["role"] == "assistant"
+        if label_logprobs is None:
+            return ChatResult(text="Sure", usage=Usage(calls=1), logprobs=[TokenLogprob("Sure", 0.0)])
+        top = tuple(sorted(label_logprobs.items(), key=lambda kv: -kv[1]))
+        usage = Usage(calls=1, completion_tokens=1)
+        return ChatResult(text=top[0][0], usage=usage, logprobs=[TokenLogprob(*top[0], top)])
+
+    return reply
+
+
+def test_a_continued_label_answer_costs_one_call_and_gives_the_label_probabilities(judge_prompt: PromptTemplate):
+    chat = FakeChatModel()
+    chat.enqueue(_continuation({"supported": math.log(0.7), "disputed": math.log(0.2), "unverifiable": math.log(0.1)}))
+    judgement = run_judge(make_judge(judge_prompt, chat, model_cites=False, prefill=True))
+    assert len(chat.requests) == 1 and judgement.usage.calls == 1
+    assert judgement.verdict.label == Label.SUPPORTED
+    raw = judgement.verdict.label_probs_raw
+    assert raw is not None and raw[Label.SUPPORTED] == pytest.approx(0.7) and raw[Label.DISPUTED] == pytest.approx(0.2)
+    assert judgement.verdict.citations  # code cites the closest sentence, as on the schema path
+
+
+def test_a_server_that_does_not_continue_the_answer_falls_back_to_the_schema(judge_prompt: PromptTemplate):
+    logprobs = {"supported": math.log(0.8), "disputed": math.log(0.1), "unverifiable": math.log(0.1)}
+    chat = FakeChatModel(label_logprobs=logprobs)
+    chat.enqueue(_continuation(None), {"label": "supported"})
+    judgement = run_judge(make_judge(judge_prompt, chat, model_cites=False, prefill=True))
+    assert [r.schema is None for r in chat.requests] == [True, False]
+    assert judgement.usage.calls == 2 and judgement.verdict.label == Label.SUPPORTED
+
+
+def test_support_under_the_minimum_probability_becomes_unverifiable(judge_prompt: PromptTemplate):
+    logprobs = {"supported": math.log(0.6), "disputed": math.log(0.1), "unverifiable": math.log(0.3)}
+    for floor, expected in ((0.5, Label.SUPPORTED), (0.7, Label.UNVERIFIABLE)):
+        chat = FakeChatModel(label_logprobs=logprobs).enqueue({"label": "supported"})
+        verdict = run_judge(make_judge(judge_prompt, chat, model_cites=False, min_support=floor)).verdict
+        assert verdict.label == expected
+        if expected == Label.UNVERIFIABLE:
+            assert verdict.downgraded_from == Label.SUPPORTED and "under the 0.70" in (verdict.downgrade_reason or "")
+            assert verdict.confidence == pytest.approx(0.3)

@@ -154,9 +154,9 @@ def test_a_kind_combiner_is_fitted_on_dev_found_for_its_prompt_and_applied(monke
     facts = [f"Finland sent {n} shells to Kyiv in March {2000 + n}." for n in range(12)]
     words = ["odd", "vain", "rash", "sad", "bad", "mad", "wild", "grim", "dim", "dull"]
     opinions = [f"The alliance will regret its {w} choice." for w in words]
-    rows = [
-        {"id": f"f{i}", "text": t, "sentence": t, "kind": "fact", "split": "dev"} for i, t in enumerate(facts)
-    ] + [{"id": f"o{i}", "text": t, "sentence": t, "kind": "opinion", "split": "dev"} for i, t in enumerate(opinions)]
+    rows = [{"id": f"f{i}", "text": t, "sentence": t, "kind": "fact", "split": "dev"} for i, t in enumerate(facts)] + [
+        {"id": f"o{i}", "text": t, "sentence": t, "kind": "opinion", "split": "dev"} for i, t in enumerate(opinions)
+    ]
     gold = tmp_path / "kinds.jsonl"
     gold.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     chat = FakeChatModel()
@@ -208,3 +208,19 @@ def test_a_kind_combiner_for_another_prompt_is_not_used(tmp_path: Path, monkeypa
         assert verifier.kind_combiner is None
     with pytest.raises(ConfigError, match="kind prompt"):
         verify.verifier.Verifier(config.model_copy(update={"kind_combiner": str(tmp_path / "k.json")}))
+
+
+def test_a_continued_kind_answer_costs_one_token_and_falls_back_to_the_schema_when_not_continued():
+    prompt = load_prompt(ROOT / "prompts", "classify_claim")
+    continued = _answer(0.8)  # the value token and its alternatives, as the server writes after the prefix
+    chat = FakeChatModel().enqueue(continued)
+    score, usage = asyncio.run(KindClassifier(chat, prompt, max_reasks=0, prefill=True).score("NATO has 31 members."))
+    request = chat.requests[0]
+    assert request.schema is None and request.max_tokens == 1
+    assert request.messages[-1] == {"role": "assistant", "content": '{"checkable":'}
+    assert score.raw == pytest.approx(0.8) and usage.calls == 1
+    refused = ChatResult(text="I think", usage=Usage(calls=1), logprobs=[TokenLogprob("I", 0.0)])
+    chat = FakeChatModel().enqueue(refused, _answer(0.3))
+    score, usage = asyncio.run(KindClassifier(chat, prompt, max_reasks=0, prefill=True).score("NATO has 31 members."))
+    assert [r.schema is None for r in chat.requests] == [True, False]
+    assert score.raw == pytest.approx(0.3) and usage.calls == 2

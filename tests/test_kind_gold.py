@@ -20,6 +20,7 @@ KIND_GOLD = EVALS / "kind_gold.jsonl"
 WRITTEN = EVALS / "kind_gold_written.jsonl"
 SCRIPT = EVALS / "tools" / "make_kind_gold.py"
 
+
 def _build_script():
     """The build script as a module: its kinds, splits, fields and tags are the one definition."""
     spec = importlib.util.spec_from_file_location("make_kind_gold", SCRIPT)

@@ -258,3 +258,15 @@ def test_the_direct_call_uses_the_one_pool_of_the_loop() -> None:
             return root
 
         assert asyncio.run(go()).is_closed()
+
+
+def test_a_continued_request_sends_the_same_bytes_and_headers_as_chatopenai() -> None:
+    from verify.llm import continued
+
+    sent, outcomes = _run_both(continued(PLAIN, '{"label": "'))
+    assert len(sent) == 2
+    assert sent[0] == sent[1]
+    body = json.loads(sent[1][1])
+    assert "response_format" not in body and body["max_completion_tokens"] == 1
+    assert body["messages"][-1] == {"content": '{"label": "', "role": "assistant"} and body["logprobs"] is True
+    assert outcomes[0] == outcomes[1]

@@ -52,7 +52,7 @@ def test_html_escapes_everything_from_the_article_and_the_sources():
     html = render_html(sample_report(), META)
     body = html.split("<body>", 1)[1]
     assert "window.__pwned" in body
-    assert "<script>window" not in body and "<img" not in body and "onerror=\"" not in body
+    assert "<script>window" not in body and "<img" not in body and 'onerror="' not in body
     assert 'href="javascript:' not in body and "<b>joins" not in body
     assert body.count("<script>") == 1  # the page's own, pinned by hash in the CSP
     assert "default-src 'none'" in html

@@ -49,7 +49,14 @@ def label_probabilities(text: str, logprobs: list[TokenLogprob] | None) -> dict[
     if not logprobs or not _VALUE_START.search(text):
         return None
     token = label_position(logprobs)
-    if token is None or value_of_token(token.token, LABELS) is None:
+    if token is None:
+        return None
+    return label_distribution(token)
+
+
+def label_distribution(token: TokenLogprob) -> dict[Label, float] | None:
+    """Probability of each label at one token that starts writing a label (None if it does not)."""
+    if value_of_token(token.token, LABELS) is None:
         return None
     alternatives = token.top or ((token.token, token.logprob),)
     mass: dict[Label, float] = dict.fromkeys(LABELS, 0.0)

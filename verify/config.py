@@ -94,6 +94,19 @@ class VerifyConfig(BaseModel):
         "(prompt judge_label) and the cited sentence is the shown sentence closest to the claim",
     )
     judge_rationale: bool = Field(False, description="Ask the judge for a one-sentence rationale (slower)")
+    min_support_prob: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="A 'supported' verdict whose (calibrated) probability is below this becomes 'unverifiable'",
+    )
+    continue_answers: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Read the judge's label and the kind step's answer from one token of a continued answer "
+        "(the assistant message starts with the JSON before the value) instead of a schema-constrained answer; "
+        "needs a server that continues a final assistant message (llama.cpp does, the OpenAI API does not). "
+        "auto: on for the embedded model",
+    )
     concurrency: int = Field(2, ge=1, le=16, description="Model calls in flight at once (and embedded server slots)")
 
     # Extraction

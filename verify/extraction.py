@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
@@ -22,7 +23,7 @@ from pydantic import BaseModel, Field
 from .dates import ArticleDate
 from .errors import FATAL, BackendError, TruncatedOutputError
 from .fences import data_line
-from .kinds import KindClassifier, kind_distributions, kind_for
+from .kinds import KindClassifier, KindScore, kind_distributions, kind_for
 from .lexical import tokenize
 from .llm import ChatBackend, ChatRequest
 from .models import Claim, ClaimKind, Span, Usage, WindowFailure
@@ -82,6 +83,7 @@ class ExtractionResult:
     raw_outputs: list[str] = field(default_factory=list)
     failures: list[WindowFailure] = field(default_factory=list)
     headline: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time of each phase: windows, kinds
 
 
 def make_windows(sentences: list[Sentence], size: int, context: int, *, first: int = 0) -> list[Window]:
@@ -112,6 +114,11 @@ def find_headline(text: str, sentences: list[Sentence]) -> Sentence | None:
     if stands_alone and unpunctuated and len(first.text.split()) <= MAX_HEADLINE_WORDS:
         return first
     return None
+
+
+def dedup_key(claim: str) -> str:
+    """Claims with the same words (case and punctuation aside) are one claim."""
+    return re.sub(r"[^a-z0-9]+", " ", claim.lower()).strip()
 
 
 def is_question(sentence: str) -> bool:
@@ -198,17 +205,20 @@ class ClaimExtractor:
             sentences, self.window_sentences, self.context_sentences, first=1 if headline is not None else 0
         )
         run = _Run(self, render_date(article_date), asyncio.Semaphore(self.concurrency))
+        started = run.started = time.perf_counter()
         await asyncio.gather(*(run.window(w) for w in windows))
         claims = self._claims(run, sentences)
-        if self.classifier is not None:
-            await asyncio.gather(*(run.classify(c, self.classifier) for c in claims))
-        return self._result(run, claims, headline)
+        for claim in claims:
+            run.set_kind(claim)
+        result = self._result(run, claims, headline)
+        result.seconds = {"windows": run.windows_done - started, "total": time.perf_counter() - started}
+        return result
 
     def _claims(self, run: _Run, sentences: list[Sentence]) -> list[Claim]:
         claims: list[Claim] = []
         seen: set[str] = set()
         for found in sorted(run.found, key=lambda f: (f.sentence, f.order)):
-            key = re.sub(r"[^a-z0-9]+", " ", found.text.lower()).strip()
+            key = dedup_key(found.text)
             if key in seen:
                 continue
             seen.add(key)
@@ -271,6 +281,10 @@ class _Run:
     raws: list[str] = field(default_factory=list)
     failures: list[WindowFailure] = field(default_factory=list)
     windows: int = 0  # windows sent, split halves included
+    # the kind step's score of each claim text (by its dedup key), asked as soon as its window is back
+    scores: dict[str, asyncio.Task[KindScore | None]] = field(default_factory=dict)
+    started: float = 0.0
+    windows_done: float = 0.0  # when the last window's answer came back
 
     async def window(self, window: Window) -> None:
         ex = self.extractor
@@ -332,6 +346,10 @@ class _Run:
         if ex.splitter is not None:
             mine = await self._split_long(mine, targets, context_text)
         self.found.extend(mine)
+        self.windows_done = max(self.windows_done, time.perf_counter())
+        if ex.classifier is not None:
+            asked = [(f.text, targets[f.sentence + 1].text) for f in mine]
+            await asyncio.gather(*(self._score(t, s, ex.classifier) for t, s in asked if not is_question(s)))
 
     async def _split_long(self, found: list[_Found], targets: dict[int, Sentence], context: str) -> list[_Found]:
         """Every fact claim longer than ``split_words`` words, rewritten as the short statements it makes
@@ -376,20 +394,34 @@ class _Run:
             parts.append(text)
         return parts or None
 
-    async def classify(self, claim: Claim, classifier: KindClassifier) -> None:
-        """Set the claim's kind from the classifier's probability; on failure keep the extractor's."""
-        if claim.kind_reason == "question":
-            return
+    def _score(self, text: str, sentence: str, classifier: KindClassifier) -> asyncio.Task[KindScore | None]:
+        """The kind step's call for one claim text, started once however often the text is found."""
+        key = dedup_key(text)
+        if key not in self.scores:
+            self.scores[key] = asyncio.ensure_future(self._classify(text, sentence, classifier))
+        return self.scores[key]
+
+    async def _classify(self, text: str, sentence: str, classifier: KindClassifier) -> KindScore | None:
         try:
             async with self.gate:
-                score, usage = await classifier.score(claim.text, sentence=claim.sentence)
+                score, usage = await classifier.score(text, sentence=sentence)
         except FATAL:
             raise
         except BackendError as exc:
             self._spent(exc)
-            self.dropped.append(f"{claim.id}: kind not classified ({type(exc).__name__}: {exc}); extractor's kind kept")
-            return
+            self.dropped.append(f"{text!r}: kind not classified ({type(exc).__name__}: {exc}); extractor's kind kept")
+            return None
         self.usage.add(usage)
+        return score
+
+    def set_kind(self, claim: Claim) -> None:
+        """The claim's kind from the classifier's probability; without a score, the extractor's."""
+        classifier = self.extractor.classifier
+        task = self.scores.get(dedup_key(claim.text))
+        if classifier is None or task is None or claim.kind_reason == "question" or task.result() is None:
+            return
+        score = task.result()
+        assert score is not None
         claim.checkable_prob = score.prob
         kind = kind_for(claim.kind, score.prob, classifier.threshold, claim.text)
         if kind != claim.kind:

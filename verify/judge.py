@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-from .calibration import Calibration, label_probabilities
+from .calibration import Calibration, label_distribution, label_probabilities
 from .citations import check_citations
 from .combiner import Combiner, features
 from .evidence import NumberedPassages, Similarity, cited_evidence, number_passages, select_evidence
 from .fences import data_line
 from .figures import missing_figures
-from .llm import ChatBackend, ChatRequest
+from .llm import ChatBackend, ChatRequest, continued
 from .models import LABELS, EvidencePassage, Label, Usage, Verdict
 from .names import missing_names
 from .prompts import PromptTemplate
@@ -25,6 +25,7 @@ from .structured import call_structured
 __all__ = ["Judge", "JudgeOutput", "Judgement", "NumberedPassages", "judge_schema", "number_passages"]
 
 log = logging.getLogger("verify")
+LABEL_PREFIX = '```json\n{\n  "label": "'  # what the embedded model writes before the label under the schema
 
 
 class JudgeOutput(BaseModel):
@@ -78,6 +79,8 @@ class Judge:
         similarity: Similarity | None = None,
         rationale: bool = False,
         model_cites: bool = True,
+        prefill: bool = False,
+        min_support: float = 0.0,
     ) -> None:
         self.backend = backend
         self.prompt = prompt
@@ -91,6 +94,9 @@ class Judge:
         self.similarity = similarity
         self.rationale = rationale
         self.model_cites = model_cites
+        self.min_support = min_support  # "supported" below this probability becomes "unverifiable"
+        # label-only answers read from one continued token (see llm.continued)
+        self.prefill = prefill and not rationale and not model_cites
 
     def prepare(self, claim_text: str, passages: list[EvidencePassage]) -> NumberedPassages:
         """The evidence sentences shown for this claim (deterministic, so a stored run re-scores)."""
@@ -105,10 +111,22 @@ class Judge:
             logprobs=self.logprobs,
             max_tokens=200 if self.rationale else 60 if self.model_cites else 16,
         )
+        spent = Usage()
+        if self.prefill:
+            result = await self.backend.acomplete(continued(request, LABEL_PREFIX))
+            spent.add(result.usage)
+            probs = label_distribution(result.logprobs[0]) if result.logprobs else None
+            if probs is not None:
+                output = JudgeOutput(label=max(probs, key=probs.__getitem__))
+                text = output.model_dump_json(include={"label"})
+                verdict = self.decide(claim_id, claim_text, numbered, output, text, probs)
+                return Judgement(verdict, spent, 1)
+            log.info("the endpoint did not continue the label answer; asking with the schema")
         out = await call_structured(self.backend, request, JudgeOutput, max_reasks=self.max_reasks)
+        spent.add(out.usage)
         raw_probs = label_probabilities(out.result.text, out.result.logprobs)
         verdict = self.decide(claim_id, claim_text, numbered, out.value, out.result.text, raw_probs)
-        return Judgement(verdict, out.usage, out.attempts)
+        return Judgement(verdict, spent, out.attempts)
 
     def _unsupported_because(self, claim_text: str, numbered: NumberedPassages, cited_ids: list[str]) -> str | None:
         """Why the cited sentences cannot support the claim (figures or names of the claim absent)."""
@@ -166,7 +184,10 @@ class Judge:
         cited = [numbered.sentences.get(sid, (0, sid)) for sid in ids]
         citations, dropped = check_citations(cited, passages)
         downgraded_from = reason = None
-        if label != Label.UNVERIFIABLE and not citations:
+        if label == Label.SUPPORTED and probs is not None and probs[label] < self.min_support:
+            downgraded_from, label = label, Label.UNVERIFIABLE
+            reason = f"P(supported) {probs[Label.SUPPORTED]:.2f} is under the {self.min_support:.2f} support needs"
+        elif label != Label.UNVERIFIABLE and not citations:
             downgraded_from, label = label, Label.UNVERIFIABLE
             reason = (
                 "no citation survived verification"

@@ -6,6 +6,7 @@ kind of a claim that is not checkable (opinion, prediction, other)."""
 from __future__ import annotations
 
 import bisect
+import logging
 import math
 import re
 from typing import NamedTuple
@@ -14,10 +15,12 @@ from pydantic import BaseModel
 
 from .fences import data_line
 from .kind_combiner import KindCombiner
-from .llm import ChatBackend, ChatRequest, TokenLogprob, value_of_token
+from .llm import ChatBackend, ChatRequest, TokenLogprob, continued, value_of_token
 from .models import ClaimKind, Usage
 from .prompts import PromptTemplate
 from .structured import call_structured
+
+log = logging.getLogger("verify")
 
 SCHEMA = {
     "type": "object",
@@ -25,6 +28,7 @@ SCHEMA = {
     "required": ["checkable"],
     "additionalProperties": False,
 }
+ANSWER_PREFIX = '{"checkable":'  # what the schema makes the model write before the boolean
 _KIND_VALUE = re.compile(r'"kind"\s*:\s*"')
 _FUTURE = re.compile(r"\b(will|shall|is going to|are going to|would soon)\b", re.IGNORECASE)
 
@@ -106,12 +110,14 @@ class KindClassifier:
         max_reasks: int,
         threshold: float = 0.5,
         combiner: KindCombiner | None = None,
+        prefill: bool = False,
     ) -> None:
         self.backend = backend
         self.prompt = prompt
         self.max_reasks = max_reasks
         self.combiner = combiner
         self.threshold = combiner.threshold if combiner else threshold
+        self.prefill = prefill  # read the answer token from a continued answer (see llm.continued)
 
     async def score(self, claim: str, *, sentence: str | None = None) -> tuple[KindScore, Usage]:
         """P(checkable) of one claim; a prompt with a ``{sentence}`` field also sees its source sentence."""
@@ -125,9 +131,19 @@ class KindClassifier:
             logprobs=True,
             max_tokens=12,
         )
-        out = await call_structured(self.backend, request, CheckableAnswer, max_reasks=self.max_reasks)
-        raw = checkable_probability(out.result.logprobs)
-        if raw is None:  # no logprobs from this endpoint: the sampled answer, as 0 or 1
-            raw = 1.0 if out.value.checkable else 0.0
+        spent = Usage()
+        raw: float | None = None
+        if self.prefill:
+            result = await self.backend.acomplete(continued(request, ANSWER_PREFIX))
+            spent.add(result.usage)
+            raw = checkable_probability(result.logprobs)
+            if raw is None:
+                log.info("the endpoint did not continue the kind answer; asking with the schema")
+        if raw is None:
+            out = await call_structured(self.backend, request, CheckableAnswer, max_reasks=self.max_reasks)
+            spent.add(out.usage)
+            raw = checkable_probability(out.result.logprobs)
+            if raw is None:  # no logprobs from this endpoint: the sampled answer, as 0 or 1
+                raw = 1.0 if out.value.checkable else 0.0
         prob = self.combiner.apply(claim, raw) if self.combiner else raw
-        return KindScore(raw, prob), out.usage
+        return KindScore(raw, prob), spent

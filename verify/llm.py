@@ -23,7 +23,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -73,11 +73,30 @@ class ChatResult:
 @dataclass(frozen=True)
 class ChatRequest:
     messages: list[dict[str, str]]
-    schema: dict[str, Any]
+    schema: dict[str, Any] | None  # None: no response format (a continued answer, see ``continued``)
     schema_name: str
     logprobs: bool = False
     max_tokens: int = 512
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def continued(request: ChatRequest, prefix: str) -> ChatRequest:
+    """``request`` answered by continuing ``prefix``, the start of the JSON answer its schema makes
+    the model write, for one token and with no schema.
+
+    The context up to the value token is the same as in the constrained answer, so the value token's
+    probabilities are the same too (checked on the embedded model: equal to three decimals), for one
+    generated token instead of the whole answer. Only servers that continue a final assistant
+    message (llama.cpp does; the OpenAI API does not) can serve it; callers fall back to the
+    schema request when the answer holds no value token.
+    """
+    return replace(
+        request,
+        messages=[*request.messages, {"role": "assistant", "content": prefix}],
+        schema=None,
+        logprobs=True,
+        max_tokens=1,
+    )
 
 
 @runtime_checkable
@@ -97,6 +116,11 @@ _FILTERED = "the endpoint's content filter stopped the answer"
 # what ChatOpenAI's call through the openai parse helper adds to a request: the same on the wire
 _PARSE_HELPER_OPTIONS: dict[str, Any] = {
     "headers": {"X-Stainless-Helper-Method": "chat.completions.parse", "X-Stainless-Raw-Response": "true"},
+    "security": {"bearer_auth": True},
+}
+# a request with no response format goes through the plain create call, which adds no helper header
+_RAW_OPTIONS: dict[str, Any] = {
+    "headers": {"X-Stainless-Raw-Response": "true"},
     "security": {"bearer_auth": True},
 }
 # a request with every role and option the direct call writes, to compare its body with ChatOpenAI's
@@ -166,18 +190,16 @@ class OpenAIChatBackend:
 
     def _options(self, request: ChatRequest) -> dict[str, Any]:
         """The call options given to ``ChatOpenAI``."""
-        options: dict[str, Any] = {
-            "response_format": {
+        options: dict[str, Any] = {"max_tokens": request.max_tokens, **request.extra}
+        if request.schema is not None:
+            options["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {
                     "name": request.schema_name,
                     "schema": portable(request.schema) if self._portable_schema else request.schema,
                     "strict": True,
                 },
-            },
-            "max_tokens": request.max_tokens,
-            **request.extra,
-        }
+            }
         if request.logprobs:
             options.update(logprobs=True, top_logprobs=self._top_logprobs)
         return options
@@ -193,7 +215,8 @@ class OpenAIChatBackend:
         if request.logprobs:
             body["logprobs"] = True
         body["max_completion_tokens"] = request.max_tokens
-        body["response_format"] = options["response_format"]
+        if "response_format" in options:
+            body["response_format"] = options["response_format"]
         if llm.temperature is not None:
             body["temperature"] = llm.temperature
         if request.logprobs:
@@ -247,9 +270,8 @@ class OpenAIChatBackend:
 
     async def _call_direct(self, llm: Any, body: dict[str, Any], started: float) -> ChatResult:
         """The openai client ``ChatOpenAI`` holds, called with the body ``ChatOpenAI`` would send."""
-        raw = await llm.root_async_client.post(
-            "/chat/completions", body=body, cast_to=object, options=_PARSE_HELPER_OPTIONS
-        )
+        options = _PARSE_HELPER_OPTIONS if "response_format" in body else _RAW_OPTIONS
+        raw = await llm.root_async_client.post("/chat/completions", body=body, cast_to=object, options=options)
         elapsed = time.perf_counter() - started
         data = raw.parse()  # the JSON as the openai client reads it (the text when it is not JSON)
         return _read_completion(data, elapsed)
@@ -347,6 +369,7 @@ def _cut_result(completion: dict[str, Any], elapsed: float) -> ChatResult:
     return ChatResult(
         text=message.get("content") or "",
         usage=_usage(completion.get("usage"), elapsed),
+        logprobs=_parse_logprobs(choices[0].get("logprobs")) if choices else None,
         model=completion.get("model"),
         finish_reason="length",
     )

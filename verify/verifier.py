@@ -245,6 +245,8 @@ class Verifier:
             similarity=self._similarity if self.config.evidence_sentences else None,
             rationale=self.config.judge_rationale,
             model_cites=self.config.judge_citations == "model",
+            prefill=self.continues_answers,
+            min_support=self.config.min_support_prob,
         )
 
     def _similarity(self, claim: str, texts: list[str]) -> list[float]:
@@ -260,7 +262,17 @@ class Verifier:
             max_reasks=self.config.max_reasks,
             threshold=self.config.checkable_threshold,
             combiner=self.kind_combiner,
+            prefill=self.continues_answers,
         )
+
+    @property
+    def continues_answers(self) -> bool:
+        """Whether short answers are read from one continued token (``continue_answers``; "auto" is
+        on for the embedded server this Verifier started, off for any other backend)."""
+        mode = self.config.continue_answers
+        if mode != "auto":
+            return mode == "on"
+        return self._server is not None  # callers build the chat backend (and so the server) first
 
     def make_extractor(self, chat: ChatBackend | None = None) -> ClaimExtractor:
         return ClaimExtractor(
