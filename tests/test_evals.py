@@ -345,24 +345,31 @@ def test_pipeline_mode_ingests_evidence_into_the_run_directory(
     assert summary["cost"]["wall_seconds_per_item"] == pytest.approx(wall[0]["seconds"])
 
 
-def test_an_interrupted_run_writes_a_partial_summary_and_resumes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Ctrl-C during ``verify eval run`` keeps what finished, summarises it marked partial, exits 130;
-    ``--resume`` then judges only the rest and the summary is whole again."""
+def _cli_on_fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeChatModel:
+    """``verify`` on the command line with a fake model (returned, for queuing answers) and embedder."""
     import verify.verifier
-    from verify.cli import main
 
-    def interrupt(request: object) -> dict:
-        raise KeyboardInterrupt
-
-    _items(tmp_path)  # writes g.jsonl
     chat = FakeChatModel()
     monkeypatch.setenv("VERIFY_CALIBRATION", "off")
     monkeypatch.setenv("VERIFY_CONCURRENCY", "1")
     monkeypatch.setenv("VERIFY_STORE", str(tmp_path / "chroma"))
     monkeypatch.setattr(verify.verifier, "make_embedder", lambda name: HashEmbedder())
     monkeypatch.setattr(verify.verifier.Verifier, "_build_chat", lambda self: chat)
+    return chat
+
+
+def test_an_interrupted_run_writes_a_partial_summary_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during ``verify eval run`` keeps what finished, summarises it marked partial, exits 130;
+    ``--resume`` then judges only the rest and the summary is whole again."""
+    from verify.cli import main
+
+    def interrupt(request: object) -> dict:
+        raise KeyboardInterrupt
+
+    _items(tmp_path)  # writes g.jsonl
+    chat = _cli_on_fakes(tmp_path, monkeypatch)
     out = tmp_path / "run"
     args = ["eval", "run", str(tmp_path / "g.jsonl"), "--out", str(out)]
     chat.enqueue(_judge_answer("supported"), interrupt)
@@ -540,3 +547,30 @@ def test_combiner_features_in_fitting_use_the_sentence_the_judge_cites(tmp_path:
     numbered = judge.prepare(rows[0]["claim"], load_dataset(path)[0].passages)
     probs = {Label(k): float(v) for k, v in log.records["i0"]["label_probs_raw"].items()}
     assert fitted[0] == features(rows[0]["claim"], numbered, numbered.ranked[:1], probs)
+
+
+def test_a_cached_rerun_scores_the_same_answers_without_model_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--cache DIR`` answers a repeated run from the response cache: a code-side change is then
+    measured on the model answers of the first run, and the summary says how many were cached."""
+    from verify.cli import main
+
+    _items(tmp_path)
+    chat = _cli_on_fakes(tmp_path, monkeypatch)
+    args = ["eval", "run", str(tmp_path / "g.jsonl"), "--cache", str(tmp_path / "cache")]
+    chat.enqueue(_judge_answer("supported"), _judge_answer("disputed"), _judge_answer("unverifiable"))
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert chat.pending == 0 and len(chat.requests) == 3
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0  # nothing queued: any model call would fail
+    assert len(chat.requests) == 3
+
+    def predictions(run: str) -> list[tuple[str, str]]:
+        rows = [json.loads(line) for line in (tmp_path / run / "items.jsonl").read_text().splitlines()]
+        return sorted((r["id"], r["prediction"]) for r in rows)
+
+    assert predictions("a") == predictions("b") and len(predictions("b")) == 3
+    assert {p for _, p in predictions("b")} == {"supported", "disputed", "unverifiable"}
+    cost = [json.loads((tmp_path / r / "summary.json").read_text())["response_cache"] for r in "ab"]
+    assert cost == [{"hits": 0, "misses": 3}, {"hits": 3, "misses": 0}]
+    assert json.loads((tmp_path / "b" / "meta.json").read_text())["response_cache"] == str(tmp_path / "cache")

@@ -95,17 +95,24 @@ class VerifyConfig(BaseModel):
     )
     judge_rationale: bool = Field(False, description="Ask the judge for a one-sentence rationale (slower)")
     min_support_prob: float = Field(
-        0.0,
+        0.60,
         ge=0.0,
         le=1.0,
-        description="A 'supported' verdict whose (calibrated) probability is below this becomes 'unverifiable'",
+        description="A 'supported' verdict whose (calibrated) probability is below this becomes 'unverifiable' "
+        "(0.60: the highest out-of-fold macro-F1 with false support <= 0.08 on the development part, "
+        "evals/RESULTS.md section 12; 0 turns it off)",
     )
     continue_answers: Literal["auto", "on", "off"] = Field(
         "auto",
-        description="Read the judge's label and the kind step's answer from one token of a continued answer "
-        "(the assistant message starts with the JSON before the value) instead of a schema-constrained answer; "
-        "needs a server that continues a final assistant message (llama.cpp does, the OpenAI API does not). "
-        "auto: on for the embedded model",
+        description="Read the kind step's answer (and the judge's label, with judge_continue) from one token of "
+        "a continued answer (the assistant message starts with the JSON before the value) instead of a "
+        "schema-constrained answer; needs a server that continues a final assistant message (llama.cpp does, "
+        "the OpenAI API does not). auto: on for the embedded model",
+    )
+    judge_continue: bool = Field(
+        False,
+        description="Also read the judge's label from a continued answer; measured no faster and less accurate "
+        "than the schema answer the combiner was fitted on (evals/RESULTS.md section 12)",
     )
     concurrency: int = Field(2, ge=1, le=16, description="Model calls in flight at once (and embedded server slots)")
 

@@ -245,7 +245,7 @@ class Verifier:
             similarity=self._similarity if self.config.evidence_sentences else None,
             rationale=self.config.judge_rationale,
             model_cites=self.config.judge_citations == "model",
-            prefill=self.continues_answers,
+            prefill=self.continues_answers and self.config.judge_continue,
             min_support=self.config.min_support_prob,
         )
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,14 @@ def add_eval_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None])
     run.add_argument("--calibration", help="'auto', 'off' or a calibration JSON (default: config)")
     run.add_argument("--out", type=Path, help="results directory (default: runs/<mode>-<timestamp>)")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    run.add_argument(
+        "--cache",
+        type=Path,
+        metavar="DIR",
+        help="answer repeated model requests from the response cache in DIR (as batch runs do): a code "
+        "change after the model calls is then scored on the same answers, at no model cost; the run's "
+        "timings and token counts then describe the cache, not the model",
+    )
     common(run)
     run.set_defaults(handler=cmd_run)
 
@@ -253,6 +262,28 @@ def _kind_units(args: argparse.Namespace) -> list[Any]:
     return items
 
 
+@contextlib.contextmanager
+def _response_cache(verifier: Any, directory: Path | None) -> Iterator[Any]:
+    """The verifier's chat backend behind a persistent response cache, for the length of the run."""
+    if directory is None:
+        yield None
+        return
+    from ..batch.cache import CachingChatBackend, ResponseCache
+    from ..batch.runner import endpoint_identity
+
+    cache = ResponseCache(directory)
+    caching = CachingChatBackend(
+        verifier.chat, cache, endpoint=endpoint_identity(verifier), temperature=verifier.config.temperature
+    )
+    inner = verifier.chat
+    verifier.wrap_chat(lambda _: caching)
+    try:
+        yield caching
+    finally:
+        verifier.wrap_chat(lambda _: inner)
+        cache.close()
+
+
 def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace], Any]) -> int:
     from tqdm import tqdm
 
@@ -279,7 +310,7 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
     own_store = mode == "pipeline" and args.evidence is not None
     if own_store:
         config = config.model_copy(update={"store_path": run_dir / "chroma", "chroma_url": None, "collection": "eval"})
-    with Verifier(config) as verifier:
+    with Verifier(config) as verifier, _response_cache(verifier, args.cache) as caching:
         if own_store:
             verifier.ingest([args.evidence])  # idempotent, so a resumed run reuses the same passages
         classifier = verifier.make_kind_classifier() if kind_gold else None
@@ -317,6 +348,7 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
                 "evidence": str(args.evidence) if args.evidence else None,
                 "format": args.format,
                 "label_map": args.label_map,
+                "response_cache": str(args.cache) if args.cache else None,
                 "ids": [u.name if articles else u.id for u in units],
                 **(
                     {
@@ -367,6 +399,9 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
             interrupted = True  # what finished is on disk: summarise it, marked partial
         finally:
             log.record_wall_time(config.concurrency)
+        if caching is not None:
+            meta["cache_stats"] = {"hits": caching.stats.hits, "misses": caching.stats.misses}
+            print(f"response cache: {caching.stats.hits} hits, {caching.stats.misses} misses", file=sys.stderr)
     wanted = {u.name if articles else u.id for u in units}
     records = [r for r in log.records.values() if r["id"] in wanted]
     summary = finish_run(run_dir, records, meta)

@@ -407,6 +407,8 @@ def finish_run(run_dir: Path, records: list[dict[str, Any]], meta: dict[str, Any
     if len(records) < planned:
         summary["partial"] = {"done": len(records), "planned": planned}
     summary["cost"].update(wall_time(run_dir))
+    if meta.get("cache_stats"):
+        summary["response_cache"] = meta["cache_stats"]
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     (run_dir / "report.md").write_text(render(summary, meta), encoding="utf-8")
     if meta["mode"] != "kinds":
