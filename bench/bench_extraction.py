@@ -1,6 +1,6 @@
 """Benchmark: claim extraction alone on one sample article, on the configured backend.
 
-    python bench/bench_extraction.py [ARTICLE] [--concurrency N] [--repeat K]
+    python bench/bench_extraction.py [ARTICLE] [--concurrency N] [--repeat K] [--config FILE]
 
 Prints extraction wall time, calls, prompt / cached / generated tokens and the claims by kind. The
 first repeat also pays for the system prompt's first evaluation; later repeats show the warm cache.
@@ -25,17 +25,18 @@ def main() -> None:
     parser.add_argument("article", nargs="?", type=Path, default=ROOT / "evals/articles/a2-vilnius-summit.txt")
     parser.add_argument("--concurrency", type=int, help="requests in flight (default: the config's)")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--config", type=Path, help="a verify TOML config (default: the usual lookup)")
     args = parser.parse_args()
 
     overrides = {"concurrency": args.concurrency} if args.concurrency else {}
-    config = VerifyConfig.load(**overrides)
+    config = VerifyConfig.load(args.config, **overrides)
     text = args.article.read_text(encoding="utf-8")
     with Verifier(config) as verifier:
         started = time.perf_counter()
         _ = verifier.chat
         print(
             f"model: {verifier.model_name}, start {time.perf_counter() - started:.1f}s; "
-            f"concurrency {config.concurrency}; prompt {verifier.extract_prompt.version}"
+            f"concurrency {config.concurrency}; extractor {config.extractor}; prompts {verifier.prompt_hashes}"
         )
         print(f"article: {args.article.name}, {len(text.split())} words; date {find_article_date(text)}")
         for i in range(args.repeat):

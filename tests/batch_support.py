@@ -51,6 +51,7 @@ def batch_config(url: str, tmp: Path, **overrides) -> VerifyConfig:
         "request_timeout": 2.0,
         "max_retries": 2,
         "cache_dir": tmp / "cache",
+        "extractor": "windows",  # the fake model answers as the windows extractor
         **overrides,
     }
     return VerifyConfig(**values)
@@ -59,7 +60,9 @@ def batch_config(url: str, tmp: Path, **overrides) -> VerifyConfig:
 def ingest_store(tmp: Path) -> Path:
     """Evidence ingested into ``tmp/chroma`` with hash embeddings; returns the store path."""
     corpus = write_small_corpus(tmp / "evidence")
-    verifier = Verifier(VerifyConfig(store_path=tmp / "chroma", calibration="off"), embedder=HashEmbedder())
+    verifier = Verifier(
+        VerifyConfig(extractor="windows", store_path=tmp / "chroma", calibration="off"), embedder=HashEmbedder()
+    )
     verifier.ingest([corpus])
     return tmp / "chroma"
 
@@ -83,6 +86,7 @@ def cli_env(url: str) -> dict[str, str]:
         VERIFY_MODEL="fake-model",
         VERIFY_API_KEY="sk-test-not-a-real-key-123456",
         VERIFY_CALIBRATION="off",
+        VERIFY_EXTRACTOR="windows",  # the fake server answers as the windows extractor
     )
     return env
 

@@ -47,6 +47,9 @@ def _isolated_environment(request: pytest.FixtureRequest, monkeypatch: pytest.Mo
         return
     for name in CONFIG_ENV_VARS:
         monkeypatch.delenv(name, raising=False)
+    # the fake-model tests queue the windows extractor's answers (the sentences extractor, the default,
+    # has its own tests and the real-model tests); a test's own environment may still override this
+    monkeypatch.setenv("VERIFY_EXTRACTOR", "windows")
     monkeypatch.chdir(tmp_path)
 
 
@@ -110,7 +113,7 @@ def small_corpus(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def config(tmp_path: Path) -> VerifyConfig:
-    return VerifyConfig(kind_classifier=False, store_path=tmp_path / "chroma", calibration="off")
+    return VerifyConfig(extractor="windows", kind_classifier=False, store_path=tmp_path / "chroma", calibration="off")
 
 
 @pytest.fixture

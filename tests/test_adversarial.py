@@ -49,7 +49,7 @@ ROWS: list[dict[str, Any]] = [
 ]
 ARTICLES = [r for r in ROWS if r["kind"] == "article"]
 DOCUMENTS = [r for r in ROWS if r["kind"] == "document"]
-BLOCK = re.compile(r"<(article|evidence|claim|statement)>(.*?)</\1>", re.DOTALL)
+BLOCK = re.compile(r"<(article|evidence|claim|statement|context|sentence)>(.*?)</\1>", re.DOTALL)
 OUR_ID = re.compile(r"\((\d+\.\d+)\)")
 FAKE_KEY = "sk-adv-PLANTED-0123456789abcdefXYZ"
 
@@ -71,6 +71,8 @@ def echo_model(request: ChatRequest) -> dict[str, Any]:
         return {"checkable": True}
     if request.schema_name == "statements":
         return {"statements": [user.split("Claim: ", 1)[-1].strip()]}
+    if request.schema_name == "claim":  # the sentences extractor's rewrite: the sentence back
+        return {"claim": re.search(r"<sentence>(.*?)</sentence>", user, re.DOTALL).group(1)}
     answer: dict[str, Any] = {"label": "supported"}
     if "evidence" in request.schema["properties"]:
         answer["evidence"] = ["9.9", "0.1"]
@@ -82,7 +84,15 @@ def scripted_chat(n: int = 400) -> FakeChatModel:
 
 
 def fake_config(tmp: Path, **overrides: Any) -> VerifyConfig:
-    return VerifyConfig(**{"store_path": tmp / "chroma", "calibration": "off", "cache_dir": tmp / "cache", **overrides})
+    return VerifyConfig(
+        **{
+            "extractor": "windows",
+            "store_path": tmp / "chroma",
+            "calibration": "off",
+            "cache_dir": tmp / "cache",
+            **overrides,
+        }
+    )
 
 
 # ----- prompt structure ---------------------------------------------------------------------------
@@ -112,7 +122,7 @@ def assert_blocks_hold(chat: FakeChatModel, headers: set[str] | None = None) -> 
             content = message["content"]
             if message["role"] != "user":  # our fixed instructions (compared whole by the skeletons)
                 continue
-            for name in ("article", "evidence", "claim", "statement"):  # a block opens and closes once
+            for name in ("article", "evidence", "claim", "statement", "context", "sentence"):  # opens, closes once
                 assert content.count(f"<{name}>") == content.count(f"</{name}>") <= 1
     for name, bodies in block_bodies(chat).items():
         for body in bodies:
@@ -134,8 +144,8 @@ def assert_blocks_hold(chat: FakeChatModel, headers: set[str] | None = None) -> 
                     if OUR_ID.match(line):
                         continue
                     assert headers is None or line in headers, line
-            else:  # claim, statement: one line, no id of ours
-                assert "\n" not in inner
+            else:  # claim, statement, sentence: one line (context: a line per sentence), no id of ours
+                assert name == "context" or "\n" not in inner
                 assert not OUR_ID.search(inner)
             assert "<" not in inner and ">" not in inner
 
@@ -204,6 +214,22 @@ def test_article_injection_stays_inside_the_data_blocks(
             assert citation.passage_id in verdict.retrieved_passage_ids
             text = report.passages[citation.passage_id].text
             assert text[citation.start : citation.start + len(citation.quote)] == citation.quote
+
+
+@pytest.mark.parametrize("rewrite", [False, True], ids=["sentences", "sentences-rewrite"])
+@pytest.mark.parametrize("row", ARTICLES[::4], ids=[r["id"] for r in ARTICLES[::4]])
+def test_with_the_sentences_extractor_article_text_reaches_the_model_only_in_data_blocks(
+    row: dict[str, Any], rewrite: bool, article_store: EvidenceStore, tmp_path: Path
+):
+    options = {"extractor": "sentences", "rewrite_sentences": rewrite}
+    chat, _ = run_article(text_of(row["path"]), row["date"], article_store, tmp_path, **options)
+    clean_chat, _ = run_article(text_of(row["clean"]), row["date"], article_store, tmp_path, **options)
+    assert skeletons(chat) <= skeletons(clean_chat)
+    assert_blocks_hold(chat)
+    assert rewrite == any(r.schema_name == "claim" for r in chat.requests)
+    shown = "\n".join("\n".join(bodies) for name, bodies in block_bodies(chat).items() if name != "evidence")
+    assert all(word in shown for word in injected_words(row["injected"]))
+    assert_fake_ids_neutralised(row["injected"], shown, all_shown=False)
 
 
 @pytest.mark.parametrize(

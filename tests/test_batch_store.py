@@ -36,13 +36,15 @@ def test_a_second_process_writing_to_one_chroma_directory_gets_a_clear_error(tmp
     holder = subprocess.Popen([sys.executable, "-c", hold, str(store / WRITER_LOCK)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        verifier = Verifier(VerifyConfig(store_path=store, calibration="off"), embedder=HashEmbedder())
+        verifier = Verifier(
+            VerifyConfig(extractor="windows", store_path=store, calibration="off"), embedder=HashEmbedder()
+        )
         with pytest.raises(StoreError, match=rf"being written by another process \(pid {holder.pid}\)"):
             verifier.ingest([write_small_corpus(tmp_path / "evidence")])
     finally:
         holder.kill()
         holder.wait()
-    verifier = Verifier(VerifyConfig(store_path=store, calibration="off"), embedder=HashEmbedder())
+    verifier = Verifier(VerifyConfig(extractor="windows", store_path=store, calibration="off"), embedder=HashEmbedder())
     assert verifier.ingest([tmp_path / "evidence"]).added > 0  # the lock went with the process
 
 
@@ -80,7 +82,9 @@ def chroma_server(tmp_path: Path):
 
 def test_batch_against_a_chroma_server_and_a_second_client_sees_the_passages(tmp_path: Path, chroma_server: str):
     corpus = write_small_corpus(tmp_path / "evidence")
-    config = VerifyConfig(chroma_url=chroma_server, calibration="off", cache_dir=tmp_path / "cache-1")
+    config = VerifyConfig(
+        extractor="windows", chroma_url=chroma_server, calibration="off", cache_dir=tmp_path / "cache-1"
+    )
     ingest = Verifier(config, embedder=HashEmbedder())
     stats = ingest.ingest([corpus])
     assert stats.added > 0
@@ -101,7 +105,7 @@ def test_a_second_client_of_a_chroma_server_finds_the_first_clients_passages_lex
     does not match the server's revision brings it up to date, also while it stays open."""
     corpus = write_small_corpus(tmp_path / "evidence")
     first = Verifier(
-        VerifyConfig(chroma_url=chroma_server, calibration="off", cache_dir=tmp_path / "cache-1"),
+        VerifyConfig(extractor="windows", chroma_url=chroma_server, calibration="off", cache_dir=tmp_path / "cache-1"),
         embedder=HashEmbedder(),
     )
     first.ingest([corpus])

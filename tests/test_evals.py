@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -184,7 +185,9 @@ def _judge_answer(label: str):
 
 @pytest.fixture()
 def verifier(tmp_path: Path) -> Verifier:
-    config = VerifyConfig(kind_classifier=False, store_path=tmp_path / "chroma", calibration="off", concurrency=1)
+    config = VerifyConfig(
+        extractor="windows", kind_classifier=False, store_path=tmp_path / "chroma", calibration="off", concurrency=1
+    )
     return Verifier(config, chat=FakeChatModel(), embedder=HashEmbedder())
 
 
@@ -343,6 +346,10 @@ def test_pipeline_mode_ingests_evidence_into_the_run_directory(
     wall = [json.loads(line) for line in (out / "wall.jsonl").read_text().splitlines()]
     assert [w["items"] for w in wall] == [1]
     assert summary["cost"]["wall_seconds_per_item"] == pytest.approx(wall[0]["seconds"])
+    from verify.evals.compare import compare_runs
+
+    table = compare_runs(out, out)  # two judged runs: the end-to-end figures are compared too
+    assert re.search(r"e2e_macro_f1\s+1\.000\s+1\.000", table) and "e2e_false_support" in table
 
 
 def _cli_on_fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeChatModel:
@@ -400,7 +407,12 @@ def test_rescore_reproduces_a_run_and_measures_a_code_side_change(tmp_path: Path
     chat = FakeChatModel(label_logprobs={"supported": -0.1, "disputed": -2.5, "unverifiable": -3.0})
     chat.enqueue(*[_judge_answer("supported")] * 3)
     config = VerifyConfig(
-        kind_classifier=False, store_path=tmp_path / "chroma", calibration="off", concurrency=1, figure_check=False
+        extractor="windows",
+        kind_classifier=False,
+        store_path=tmp_path / "chroma",
+        calibration="off",
+        concurrency=1,
+        figure_check=False,
     )
     verifier = Verifier(config, chat=chat, embedder=HashEmbedder())
     meta = run_meta(verifier, mode="judge", dataset=str(data), command="test", extra={})
@@ -522,7 +534,12 @@ def test_combiner_features_in_fitting_use_the_sentence_the_judge_cites(tmp_path:
     from verify.evals.combine import feature_rows
 
     config = VerifyConfig(
-        kind_classifier=False, store_path=tmp_path / "chroma", calibration="off", concurrency=1, judge_citations="code"
+        extractor="windows",
+        kind_classifier=False,
+        store_path=tmp_path / "chroma",
+        calibration="off",
+        concurrency=1,
+        judge_citations="code",
     )
     verifier = Verifier(config, chat=FakeChatModel(), embedder=HashEmbedder())
     path = tmp_path / "g.jsonl"

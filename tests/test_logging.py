@@ -66,7 +66,9 @@ def test_install_redaction_is_idempotent():
 
 def test_verifier_registers_the_configured_api_key(verify_log: io.StringIO, tmp_path):
     key = "my-private-api-key-42"
-    config = VerifyConfig(kind_classifier=False, store_path=tmp_path / "chroma", calibration="off", api_key=key)
+    config = VerifyConfig(
+        extractor="windows", kind_classifier=False, store_path=tmp_path / "chroma", calibration="off", api_key=key
+    )
     Verifier(config, chat=FakeChatModel(), embedder=HashEmbedder())
     logging.getLogger("verify").warning("using %s", key)
     assert key not in verify_log.getvalue()

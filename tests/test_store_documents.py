@@ -25,7 +25,9 @@ NEW = "The referendum on the bridge was held on 9 June 2022 and the quokkalith p
 
 
 def make_verifier(tmp_path: Path) -> Verifier:
-    config = VerifyConfig(store_path=tmp_path / "chroma", calibration="off", cache_dir=tmp_path / "cache")
+    config = VerifyConfig(
+        extractor="windows", store_path=tmp_path / "chroma", calibration="off", cache_dir=tmp_path / "cache"
+    )
     return Verifier(config, embedder=HashEmbedder())
 
 
@@ -134,7 +136,9 @@ def test_an_ingest_cut_short_is_finished_by_running_it_again(tmp_path: Path, mon
     for i in range(12):
         write(corpus / f"doc{i:02d}.md", f"Document {i} reports that {OLD} Figure {i * 17}.")
     clean = Verifier(
-        VerifyConfig(store_path=tmp_path / "clean", calibration="off", cache_dir=tmp_path / "cache"),
+        VerifyConfig(
+            extractor="windows", store_path=tmp_path / "clean", calibration="off", cache_dir=tmp_path / "cache"
+        ),
         embedder=HashEmbedder(),
     )
     clean.ingest([corpus])

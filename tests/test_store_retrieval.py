@@ -53,7 +53,7 @@ def retriever_for(store: EvidenceStore, top_k: int = 3, jaccard: float = 0.8) ->
 
 def test_ingesting_the_same_folder_twice_adds_nothing_the_second_time(tmp_path: Path, small_corpus: Path):
     verifier = Verifier(
-        VerifyConfig(kind_classifier=False, store_path=tmp_path / "chroma", calibration="off"),
+        VerifyConfig(extractor="windows", kind_classifier=False, store_path=tmp_path / "chroma", calibration="off"),
         chat=FakeChatModel(),
         embedder=HashEmbedder(),
     )
@@ -67,7 +67,7 @@ def test_ingesting_the_same_folder_twice_adds_nothing_the_second_time(tmp_path: 
 
 
 def test_reingest_with_a_fresh_verifier_on_the_same_store_adds_nothing(tmp_path: Path, small_corpus: Path):
-    config = VerifyConfig(kind_classifier=False, store_path=tmp_path / "chroma", calibration="off")
+    config = VerifyConfig(extractor="windows", kind_classifier=False, store_path=tmp_path / "chroma", calibration="off")
     first = Verifier(config, chat=FakeChatModel(), embedder=HashEmbedder()).ingest([small_corpus])
     again = Verifier(config, chat=FakeChatModel(), embedder=HashEmbedder()).ingest([small_corpus])
     assert first.added > 0
@@ -93,7 +93,7 @@ def test_passage_ids_are_content_hashes(tmp_path: Path, small_corpus: Path):
     stores = []
     for name in ("one", "two"):
         v = Verifier(
-            VerifyConfig(kind_classifier=False, store_path=tmp_path / name, calibration="off"),
+            VerifyConfig(extractor="windows", kind_classifier=False, store_path=tmp_path / name, calibration="off"),
             chat=FakeChatModel(),
             embedder=HashEmbedder(),
         )

@@ -182,7 +182,11 @@ def test_check_on_empty_text_raises_input_error(verifier: Verifier, chat: FakeCh
 
 def test_check_on_text_over_the_limit_raises_input_error(tmp_path: Path, chat: FakeChatModel):
     config = VerifyConfig(
-        kind_classifier=False, store_path=tmp_path / "chroma", calibration="off", max_article_chars=100
+        extractor="windows",
+        kind_classifier=False,
+        store_path=tmp_path / "chroma",
+        calibration="off",
+        max_article_chars=100,
     )
     verifier = Verifier(config, chat=chat, embedder=HashEmbedder())
     with pytest.raises(InputError, match="limit"):
@@ -226,7 +230,11 @@ def test_report_warns_when_no_calibration_matches(tmp_path):
     from verify.testing import FakeChatModel, HashEmbedder
 
     config = VerifyConfig(
-        kind_classifier=False, store_path=tmp_path / "chroma", calibration="auto", calibration_dir=tmp_path / "none"
+        extractor="windows",
+        kind_classifier=False,
+        store_path=tmp_path / "chroma",
+        calibration="auto",
+        calibration_dir=tmp_path / "none",
     )
     verifier = Verifier(config, chat=FakeChatModel(), embedder=HashEmbedder())
     assert verifier.calibration is None

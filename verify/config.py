@@ -117,6 +117,17 @@ class VerifyConfig(BaseModel):
     concurrency: int = Field(2, ge=1, le=16, description="Model calls in flight at once (and embedded server slots)")
 
     # Extraction
+    extractor: Literal["windows", "sentences"] = Field(
+        "sentences",
+        description="windows: the model lists the claims of each window of sentences; sentences: each sentence is "
+        "a claim as written, and one that leans on its context (a pronoun, 'the alliance', 'today') is rewritten "
+        "to stand alone by one short call (evals/RESULTS.md section 13)",
+    )
+    rewrite_sentences: bool = Field(
+        False,
+        description="With extractor = sentences: rewrite each fact sentence that leans on its context to stand "
+        "alone (one call each; measured: no gain on the development articles at three times the time)",
+    )
     window_sentences: int = Field(10, ge=1)
     kind_classifier: bool = Field(True, description="Decide fact / not checkable by a separate short call per claim")
     kind_logprobs: bool = Field(
@@ -226,6 +237,8 @@ _ENV = {
     "VERIFY_CHECKABLE_THRESHOLD": "checkable_threshold",
     "VERIFY_KIND_COMBINER": "kind_combiner",
     "VERIFY_WINDOW_SENTENCES": "window_sentences",
+    "VERIFY_EXTRACTOR": "extractor",
+    "VERIFY_REWRITE_SENTENCES": "rewrite_sentences",
     "VERIFY_SPLIT_LONG_CLAIMS": "split_long_claims",
 }
 

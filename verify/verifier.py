@@ -86,7 +86,15 @@ class Verifier:
         self._lock = threading.Lock()
         # timings of the check that finished last (concurrent checks: see report.run.timings)
         self.timings: dict[str, float] = {}
-        self.extract_prompt: PromptTemplate = load_prompt(self.config.prompts_dir, "extract_claims")
+        sentences = self.config.extractor == "sentences"
+        self.extract_prompt: PromptTemplate | None = (
+            None if sentences else load_prompt(self.config.prompts_dir, "extract_claims")
+        )
+        self.rewrite_prompt: PromptTemplate | None = (
+            load_prompt(self.config.prompts_dir, "rewrite_sentence")
+            if sentences and self.config.rewrite_sentences
+            else None
+        )
         self.judge_prompt: PromptTemplate = load_prompt(
             self.config.prompts_dir, "judge_claim" if self.config.judge_citations == "model" else "judge_label"
         )
@@ -100,7 +108,7 @@ class Verifier:
     @property
     def prompts(self) -> list[PromptTemplate]:
         """Every prompt this configuration sends."""
-        prompts = [self.extract_prompt, self.split_prompt, self.kind_prompt, self.judge_prompt]
+        prompts = [self.extract_prompt, self.rewrite_prompt, self.split_prompt, self.kind_prompt, self.judge_prompt]
         return [p for p in prompts if p is not None]
 
     @property
@@ -256,11 +264,12 @@ class Verifier:
         return [sum(a * b for a, b in zip(head, v, strict=True)) for v in vectors[1:]]
 
     def make_kind_classifier(self, chat: ChatBackend | None = None) -> KindClassifier:
+        threshold = self.kind_combiner.threshold if self.kind_combiner else self.config.checkable_threshold
         return KindClassifier(
             chat or self.chat,
             self.kind_prompt,
             max_reasks=self.config.max_reasks,
-            threshold=self.config.checkable_threshold,
+            threshold=threshold,
             combiner=self.kind_combiner,
             prefill=self.continues_answers,
         )
@@ -287,6 +296,8 @@ class Verifier:
             kind_logprobs=self.config.kind_logprobs,
             splitter=self.split_prompt,
             split_words=self.config.split_words,
+            mode=self.config.extractor,
+            rewriter=self.rewrite_prompt,
         )
 
     # ----- ingest -------------------------------------------------------------------------------

@@ -10,16 +10,22 @@ The store is one SQLite file (WAL mode), safe for several processes at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..llm import ChatBackend, ChatRequest, ChatResult, TokenLogprob
 from ..models import Usage
+
+if TYPE_CHECKING:
+    from ..verifier import Verifier
 
 log = logging.getLogger("verify")
 
@@ -149,3 +155,33 @@ def _decode(value: str) -> ChatResult:
         model=data["model"],
         finish_reason=data["finish_reason"],
     )
+
+
+def endpoint_identity(verifier: Verifier) -> str:
+    """What the response cache keys the endpoint by (the embedded server's port changes per run)."""
+    cfg = verifier.config
+    if cfg.backend == "embedded":
+        return f"embedded:{cfg.embedded_model}"
+    return f"{cfg.base_url or 'https://api.openai.com/v1'}|{cfg.model_name}"
+
+
+@contextlib.contextmanager
+def serve_through(
+    verifier: Verifier, backend: ChatBackend, cache_dir: Path | None
+) -> Iterator[CachingChatBackend | None]:
+    """For the length of a run (a batch, an eval), the verifier's calls go to ``backend`` (its own
+    backend or a wrapper of it, such as the batch's rate limiter), behind the persistent response
+    cache in ``cache_dir`` when one is given; the verifier gets its own backend back afterwards."""
+    inner = verifier.chat
+    cache = ResponseCache(cache_dir) if cache_dir is not None else None
+    endpoint, temperature = endpoint_identity(verifier), verifier.config.temperature
+    caching = (
+        CachingChatBackend(backend, cache, endpoint=endpoint, temperature=temperature) if cache is not None else None
+    )
+    verifier.wrap_chat(lambda _: caching or backend)
+    try:
+        yield caching
+    finally:
+        verifier.wrap_chat(lambda _: inner)
+        if cache is not None:
+            cache.close()

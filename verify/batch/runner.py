@@ -24,7 +24,7 @@ from ..errors import FATAL, BackendError, StoreError, VerifyError
 from ..models import Report, Usage
 from ..report.html import html_name
 from ..verifier import CheckTrace, Verifier
-from .cache import CachingChatBackend, ResponseCache
+from .cache import endpoint_identity, serve_through
 from .files import write_durably
 from .inputs import ArticleInput, WorkItem, group_items, in_shard
 from .limits import LimitedChatBackend
@@ -62,14 +62,6 @@ class _Progress:
     timings: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-def endpoint_identity(verifier: Verifier) -> str:
-    """What the response cache keys the endpoint by (the embedded server's port changes per run)."""
-    cfg = verifier.config
-    if cfg.backend == "embedded":
-        return f"embedded:{cfg.embedded_model}"
-    return f"{cfg.base_url or 'https://api.openai.com/v1'}|{cfg.model_name}"
-
-
 def run_batch(verifier: Verifier, inputs: list[ArticleInput], options: BatchOptions) -> BatchOutcome:
     return asyncio.run(arun_batch(verifier, inputs, options))
 
@@ -98,20 +90,18 @@ async def _run_locked(
     todo = [i for i in items if _needs_work(records.get(i.key), options.retry_failed)]
     log.info("batch: %d articles, %d already finished, %d to check", len(items), len(items) - len(todo), len(todo))
 
-    limited = LimitedChatBackend.from_config(verifier.chat, cfg)
     inner = verifier.chat
-    cache = ResponseCache(options.cache_dir or cfg.cache_dir / "responses") if options.cache else None
-    caching = (
-        CachingChatBackend(limited, cache, endpoint=endpoint_identity(verifier), temperature=cfg.temperature)
-        if cache is not None
-        else None
-    )
-    verifier.wrap_chat(lambda _: caching or limited)
+    limited = LimitedChatBackend.from_config(inner, cfg)
+    cache_dir = (options.cache_dir or cfg.cache_dir / "responses") if options.cache else None
     files = report_files(e.name for e in manifest.inputs)
     progress = _Progress()
     fatal: VerifyError | None = None
     try:
-        with Journal(options.run_dir) as journal, _bar(len(todo), options.progress) as bar:
+        with (
+            serve_through(verifier, limited, cache_dir) as caching,
+            Journal(options.run_dir) as journal,
+            _bar(len(todo), options.progress) as bar,
+        ):
             gate = asyncio.Semaphore(options.articles_in_flight or 2 * limited.max_in_flight)
 
             async def one(item: WorkItem) -> None:
@@ -133,9 +123,6 @@ async def _run_locked(
             except* OSError as eg:  # the run directory cannot be written (disk full, permissions)
                 fatal = StoreError(f"cannot write to the run directory {options.run_dir}: {eg.exceptions[0]}")
     finally:
-        verifier.wrap_chat(lambda _: inner)  # the Verifier goes back to its own backend, usable after the run
-        if cache is not None:
-            cache.close()
         aclose = getattr(inner, "aclose", None)
         if aclose is not None:
             await aclose()  # the HTTP pool belongs to this event loop

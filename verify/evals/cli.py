@@ -8,7 +8,7 @@ import contextlib
 import json
 import shlex
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -262,28 +262,6 @@ def _kind_units(args: argparse.Namespace) -> list[Any]:
     return items
 
 
-@contextlib.contextmanager
-def _response_cache(verifier: Any, directory: Path | None) -> Iterator[Any]:
-    """The verifier's chat backend behind a persistent response cache, for the length of the run."""
-    if directory is None:
-        yield None
-        return
-    from ..batch.cache import CachingChatBackend, ResponseCache
-    from ..batch.runner import endpoint_identity
-
-    cache = ResponseCache(directory)
-    caching = CachingChatBackend(
-        verifier.chat, cache, endpoint=endpoint_identity(verifier), temperature=verifier.config.temperature
-    )
-    inner = verifier.chat
-    verifier.wrap_chat(lambda _: caching)
-    try:
-        yield caching
-    finally:
-        verifier.wrap_chat(lambda _: inner)
-        cache.close()
-
-
 def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace], Any]) -> int:
     from tqdm import tqdm
 
@@ -310,7 +288,12 @@ def cmd_run(args: argparse.Namespace, make_config: Callable[[argparse.Namespace]
     own_store = mode == "pipeline" and args.evidence is not None
     if own_store:
         config = config.model_copy(update={"store_path": run_dir / "chroma", "chroma_url": None, "collection": "eval"})
-    with Verifier(config) as verifier, _response_cache(verifier, args.cache) as caching:
+    from ..batch.cache import serve_through
+
+    with (
+        Verifier(config) as verifier,
+        serve_through(verifier, verifier.chat, args.cache) if args.cache else contextlib.nullcontext() as caching,
+    ):
         if own_store:
             verifier.ingest([args.evidence])  # idempotent, so a resumed run reuses the same passages
         classifier = verifier.make_kind_classifier() if kind_gold else None

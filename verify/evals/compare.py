@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import InputError
 from ..models import Label
 from . import metrics as m
-from .summary import extraction_metrics, read_items
+from .summary import end_to_end_metrics, extraction_metrics, read_items
 
 
 def load_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -105,14 +105,18 @@ def _compare_articles(
     """Extraction figures of two article runs on their shared articles, with a paired bootstrap over
     articles (claims of one article are not independent, so whole articles are resampled)."""
     shared = sorted(set(rec_a) & set(rec_b))
+    judged = all(any("prediction" in row for row in rec[i]["gold"]) for rec in (rec_a, rec_b) for i in shared)
+
+    def measure(records: list[dict[str, Any]]) -> dict[str, float | None]:
+        # both runs judged (pipeline mode): the end-to-end figures too
+        return {**extraction_metrics(records), **(end_to_end_metrics(records) if judged else {})}
+
     lines = [
         f"A: {dir_a}",
         f"B: {dir_b}",
         f"shared articles: {len(shared)} (paired bootstrap over articles, {ARTICLE_RESAMPLES} resamples)",
         "",
-        *paired_table(
-            [rec_a[i] for i in shared], [rec_b[i] for i in shared], extraction_metrics, extraction_metrics, width=28
-        ),
+        *paired_table([rec_a[i] for i in shared], [rec_b[i] for i in shared], measure, measure, width=28),
     ]
     for key in ("seconds", "extracted"):
         va = sum(_size(rec_a[i], key) for i in shared) / max(1, len(shared))

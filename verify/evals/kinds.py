@@ -18,9 +18,11 @@ def shares_at(rows: list[dict[str, Any]], threshold: float) -> tuple[float | Non
     """(share of gold non-facts set aside, share of gold facts set aside) among matched gold rows."""
     facts = non_facts = facts_aside = non_facts_aside = 0
     for row in rows:
-        if "claim_id" not in row or row.get("model_kind") is None:
+        if "claim_id" not in row:
             continue
-        model_kind, prob = ClaimKind(row["model_kind"]), row.get("checkable_prob")
+        # the sentences extractor writes no kind: the kind step alone decides, as for a claim written "fact"
+        model_kind = ClaimKind(row["model_kind"]) if row.get("model_kind") else ClaimKind.FACT
+        prob = row.get("checkable_prob")
         if prob is None or row.get("kind_reason") == "question":  # a question is set aside at any threshold
             kind = ClaimKind(row["kind"])
         else:

@@ -138,6 +138,21 @@ def extraction_metrics(records: list[dict[str, Any]]) -> dict[str, float | None]
     }
 
 
+def end_to_end_metrics(records: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Pipeline figures pooled over the gold fact claims of the given article records: a claim not
+    extracted, not judged as fact, or errored counts as wrong (None: no labelled fact claim)."""
+    labelled = [row for r in records for row in r["gold"] if row["gold_kind"] == "fact" and row.get("gold_label")]
+    if not labelled:
+        return {"e2e_accuracy": None, "e2e_macro_f1": None, "e2e_false_support": None}
+    gold = [Label(row["gold_label"]) for row in labelled]
+    pred = [Label(row["prediction"]) if row.get("prediction") else None for row in labelled]
+    return {
+        "e2e_accuracy": m.accuracy(gold, pred),
+        "e2e_macro_f1": m.macro_f1(gold, pred),
+        "e2e_false_support": m.false_support_rate(gold, pred),
+    }
+
+
 def summarize_articles(records: list[dict[str, Any]]) -> dict[str, Any]:
     gold_rows = [row for r in records for row in r["gold"]]
     extracted = [e for r in records for e in r["extracted"]]

@@ -1,0 +1,140 @@
+"""The sentences extractor: each sentence is a claim as written; a sentence that leans on its context
+is rewritten to stand alone by one short call, and a bad rewrite keeps the sentence."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+import pytest
+
+from verify.dates import ArticleDate
+from verify.errors import BackendError
+from verify.extraction import ClaimExtractor, ExtractionResult, leans_on_context
+from verify.kinds import KindClassifier
+from verify.models import ClaimKind
+from verify.prompts import PromptTemplate
+from verify.testing import FakeChatModel
+
+REWRITE = PromptTemplate(
+    "rewrite_sentence",
+    "Rewrite.",
+    "{article_date}\n<context>\n{context}\n</context>\n<sentence>{sentence}</sentence>",
+    "2" * 64,
+)
+ARTICLE = (
+    "NATO ministers meet in Brussels\n\n"
+    "Finland joined NATO on 4 April 2023. "
+    "It became the alliance's 31st member. "
+    "Who gains from this? "
+    "Hungary approved the Swedish bid by 188 votes to 6."
+)
+
+
+def run(chat: FakeChatModel, text: str = ARTICLE, **kwargs) -> ExtractionResult:
+    extractor = ClaimExtractor(
+        chat,
+        None,
+        window_sentences=10,
+        context_sentences=2,
+        max_reasks=0,
+        mode="sentences",
+        rewriter=REWRITE,
+        **kwargs,
+    )
+    return asyncio.run(extractor.extract(text, article_date=ArticleDate(value=date(2023, 11, 28), source="given")))
+
+
+@pytest.mark.parametrize(
+    ("sentence", "leans"),
+    [
+        ("Finland joined NATO on 4 April 2023.", False),
+        ("It became the 31st member.", True),
+        ("His visit lasted two days.", True),
+        ("This was a turning point.", True),
+        ("The alliance now has 31 members.", True),
+        ("Ministers meet today in Brussels.", True),
+        ("Six months later Sweden followed.", True),
+        ("NATO leaders met in Vilnius on 11 July 2023.", False),
+        ("Last July, Ukraine was not invited.", True),
+    ],
+)
+def test_what_leans_on_context(sentence: str, leans: bool):
+    assert leans_on_context(sentence) is leans
+
+
+def test_each_sentence_is_a_claim_and_only_leaning_ones_are_rewritten():
+    chat = FakeChatModel().enqueue({"claim": "Finland became NATO's 31st member."})
+    result = run(chat)
+    assert [c.text for c in result.claims] == [
+        "Finland joined NATO on 4 April 2023.",
+        "Finland became NATO's 31st member.",
+        "Who gains from this?",
+        "Hungary approved the Swedish bid by 188 votes to 6.",
+    ]
+    assert [c.sentence for c in result.claims][1] == "It became the alliance's 31st member."
+    assert result.claims[2].kind == ClaimKind.OTHER and result.claims[2].kind_reason == "question"
+    assert all(c.model_kind is None for c in result.claims)  # no model wrote these kinds
+    assert len(chat.requests) == 1  # the headline is context only, the question is never rewritten
+    shown = chat.requests[0].messages[-1]["content"]
+    assert "28 November 2023" in shown or "2023-11-28" in shown
+    assert "<context>\nNATO ministers meet in Brussels\nFinland joined NATO on 4 April 2023.\n</context>" in shown
+    assert "<sentence>It became the alliance's 31st member.</sentence>" in shown
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (
+            {"claim": "Finland became the 31st member of NATO after a vote in the Kremlin's puppet parliament."},
+            "adds",
+        ),
+        ({"claim": "Finland became a member."}, "of the sentence's words kept"),
+        (BackendError("the model endpoint timed out"), "rewrite failed"),
+    ],
+)
+def test_a_bad_or_failed_rewrite_keeps_the_sentence_as_written(answer, why: str):
+    chat = FakeChatModel().enqueue(answer)
+    result = run(chat, "Finland joined NATO on 4 April 2023. It became the alliance's 31st member.")
+    assert [c.text for c in result.claims] == [
+        "Finland joined NATO on 4 April 2023.",
+        "It became the alliance's 31st member.",
+    ]
+    assert any(why in note for note in result.dropped)
+    assert not result.failures  # a sentence kept as written is not a failed window
+
+
+def test_the_kind_step_decides_the_kinds_of_sentence_claims():
+    classify = PromptTemplate("classify_claim", "Kinds.", "Claim: {claim}", "3" * 64)
+    chat = FakeChatModel()
+    chat.enqueue(*[lambda r: {"checkable": "reckless" not in r.messages[-1]["content"]}] * 2)
+    result = run(
+        chat,
+        "Finland joined NATO on 4 April 2023. The enlargement was a reckless provocation.",
+        classifier=KindClassifier(chat, classify, max_reasks=0),
+    )
+    assert [(c.kind, c.checkable_prob) for c in result.claims] == [(ClaimKind.FACT, 1.0), (ClaimKind.OPINION, 0.0)]
+
+
+def test_only_sentences_the_kind_step_keeps_as_facts_are_rewritten():
+    classify = PromptTemplate("classify_claim", "Kinds.", "Claim: {claim}", "3" * 64)
+
+    def route(request):
+        if request.schema_name == "claim":
+            return {"claim": "Finland became the alliance's 31st member."}
+        return {"checkable": "reckless" not in request.messages[-1]["content"]}
+
+    chat = FakeChatModel()
+    chat.enqueue(*[route] * 4)
+    result = run(
+        chat,
+        "Finland joined NATO on 4 April 2023. It became the alliance's 31st member. It was a reckless provocation.",
+        classifier=KindClassifier(chat, classify, max_reasks=0),
+    )
+    assert [(c.text, c.kind, c.checkable_prob) for c in result.claims] == [
+        ("Finland joined NATO on 4 April 2023.", ClaimKind.FACT, 1.0),
+        ("Finland became the alliance's 31st member.", ClaimKind.FACT, 1.0),  # its kind: the sentence's
+        ("It was a reckless provocation.", ClaimKind.OPINION, 0.0),  # set aside: never rewritten
+    ]
+    assert [r.schema_name for r in chat.requests].count("claim") == 1
+    assert chat.pending == 0
