@@ -1,7 +1,10 @@
-"""Claim extraction: the article is cut into windows of sentences and the model lists the atomic
-claims of each target sentence. Every claim is tied to a sentence by number, so its span in the
-article comes from our own segmentation and is exact; code checks that the claim's wording is
-grounded in that sentence (or the context it may borrow names from) and drops it otherwise.
+"""Claim extraction. Two extractors share this module. The default, "sentences", takes each
+sentence as one claim as the article words it, and the kind step decides what is checkable (an
+option rewrites context-leaning fact sentences to stand alone). "windows": the article is cut into
+windows of sentences and the model lists the atomic claims of each target sentence. Every claim is
+tied to a sentence, so its span in the article comes from our own segmentation and is exact; code
+checks that a model-written claim's wording is grounded in that sentence (or the context it may
+borrow names from) and drops it otherwise.
 
 Windows run concurrently (up to ``concurrency`` requests in flight). A window whose call fails is
 recorded as a :class:`~verify.models.WindowFailure` and the rest of the article goes on; a window
