@@ -120,8 +120,8 @@ class VerifyConfig(BaseModel):
     extractor: Literal["windows", "sentences"] = Field(
         "sentences",
         description="windows: the model lists the claims of each window of sentences; sentences: each sentence is "
-        "a claim as written, and one that leans on its context (a pronoun, 'the alliance', 'today') is rewritten "
-        "to stand alone by one short call (evals/RESULTS.md section 13)",
+        "a claim as written, and the kind step decides what is checkable (see rewrite_sentences; evals/RESULTS.md "
+        "section 13)",
     )
     rewrite_sentences: bool = Field(
         False,

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
@@ -37,6 +38,7 @@ from .structured import OutputRejected, StructuredResult, call_structured
 
 log = logging.getLogger("verify")
 OutputT = TypeVar("OutputT", bound=BaseModel)
+ResultT = TypeVar("ResultT")
 
 MIN_SENTENCE_OVERLAP = 0.34  # share of the claim's content words found in its own sentence
 MIN_WINDOW_OVERLAP = 0.6  # share found in the sentence plus its context
@@ -529,19 +531,27 @@ class _Run:
     async def _optional_call(
         self, request: ChatRequest, output: type[OutputT], failed: str, fallback: str
     ) -> StructuredResult[OutputT] | None:
-        """A call whose failure only costs its improvement (a rewrite, a split): noted, not raised."""
+        """A structured call whose failure only costs its improvement (a rewrite, a split)."""
         ex = self.extractor
+        result = await self._noted(
+            lambda: call_structured(ex.backend, request, output, max_reasks=ex.max_reasks), failed, fallback
+        )
+        if result is not None:
+            self.usage.add(result.usage)
+        return result
+
+    async def _noted(self, call: Callable[[], Awaitable[ResultT]], failed: str, fallback: str) -> ResultT | None:
+        """``call`` under the gate; a backend error (not a fatal one) is noted in the run's warnings as
+        "``failed`` (error); ``fallback``", its spent usage counted, and None returned."""
         try:
             async with self.gate:
-                result = await call_structured(ex.backend, request, output, max_reasks=ex.max_reasks)
+                return await call()
         except FATAL:
             raise
         except BackendError as exc:
             self._spent(exc)
             self.dropped.append(f"{failed} ({type(exc).__name__}: {exc}); {fallback}")
             return None
-        self.usage.add(result.usage)
-        return result
 
     def _score(self, text: str, sentence: str, classifier: KindClassifier) -> asyncio.Task[KindScore | None]:
         """The kind step's call for one claim text, started once however often the text is found."""
@@ -551,15 +561,12 @@ class _Run:
         return self.scores[key]
 
     async def _classify(self, text: str, sentence: str, classifier: KindClassifier) -> KindScore | None:
-        try:
-            async with self.gate:
-                score, usage = await classifier.score(text, sentence=sentence)
-        except FATAL:
-            raise
-        except BackendError as exc:
-            self._spent(exc)
-            self.dropped.append(f"{text!r}: kind not classified ({type(exc).__name__}: {exc}); extractor's kind kept")
+        got = await self._noted(
+            lambda: classifier.score(text, sentence=sentence), f"{text!r}: kind not classified", "extractor's kind kept"
+        )
+        if got is None:
             return None
+        score, usage = got
         self.usage.add(usage)
         return score
 

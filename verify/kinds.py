@@ -108,7 +108,7 @@ class KindClassifier:
         prompt: PromptTemplate,
         *,
         max_reasks: int,
-        threshold: float | None = None,
+        threshold: float = 0.5,
         combiner: KindCombiner | None = None,
         prefill: bool = False,
     ) -> None:
@@ -116,8 +116,7 @@ class KindClassifier:
         self.prompt = prompt
         self.max_reasks = max_reasks
         self.combiner = combiner
-        # None: the combiner's own threshold (0.5 without one)
-        self.threshold = threshold if threshold is not None else combiner.threshold if combiner else 0.5
+        self.threshold = combiner.threshold if combiner else threshold
         self.prefill = prefill  # read the answer token from a continued answer (see llm.continued)
 
     async def score(self, claim: str, *, sentence: str | None = None) -> tuple[KindScore, Usage]:

@@ -264,12 +264,11 @@ class Verifier:
         return [sum(a * b for a, b in zip(head, v, strict=True)) for v in vectors[1:]]
 
     def make_kind_classifier(self, chat: ChatBackend | None = None) -> KindClassifier:
-        threshold = self.kind_combiner.threshold if self.kind_combiner else self.config.checkable_threshold
         return KindClassifier(
             chat or self.chat,
             self.kind_prompt,
             max_reasks=self.config.max_reasks,
-            threshold=threshold,
+            threshold=self.config.checkable_threshold,
             combiner=self.kind_combiner,
             prefill=self.continues_answers,
         )

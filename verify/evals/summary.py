@@ -138,14 +138,23 @@ def extraction_metrics(records: list[dict[str, Any]]) -> dict[str, float | None]
     }
 
 
+def _labelled_facts(
+    records: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[Label], list[Label | None]]:
+    """The gold fact claims with a gold label, their labels, and the pipeline's final labels (None:
+    not extracted, not judged as fact, or errored)."""
+    labelled = [row for r in records for row in r["gold"] if row["gold_kind"] == "fact" and row.get("gold_label")]
+    gold = [Label(row["gold_label"]) for row in labelled]
+    pred = [Label(row["prediction"]) if row.get("prediction") else None for row in labelled]
+    return labelled, gold, pred
+
+
 def end_to_end_metrics(records: list[dict[str, Any]]) -> dict[str, float | None]:
     """Pipeline figures pooled over the gold fact claims of the given article records: a claim not
     extracted, not judged as fact, or errored counts as wrong (None: no labelled fact claim)."""
-    labelled = [row for r in records for row in r["gold"] if row["gold_kind"] == "fact" and row.get("gold_label")]
+    labelled, gold, pred = _labelled_facts(records)
     if not labelled:
         return {"e2e_accuracy": None, "e2e_macro_f1": None, "e2e_false_support": None}
-    gold = [Label(row["gold_label"]) for row in labelled]
-    pred = [Label(row["prediction"]) if row.get("prediction") else None for row in labelled]
     return {
         "e2e_accuracy": m.accuracy(gold, pred),
         "e2e_macro_f1": m.macro_f1(gold, pred),
@@ -156,7 +165,6 @@ def end_to_end_metrics(records: list[dict[str, Any]]) -> dict[str, float | None]
 def summarize_articles(records: list[dict[str, Any]]) -> dict[str, Any]:
     gold_rows = [row for r in records for row in r["gold"]]
     extracted = [e for r in records for e in r["extracted"]]
-    facts = [row for row in gold_rows if row["gold_kind"] == "fact"]
     matched = [row for row in gold_rows if "claim_id" in row]
     summary: dict[str, Any] = {
         "articles": len(records),
@@ -167,10 +175,8 @@ def summarize_articles(records: list[dict[str, Any]]) -> dict[str, Any]:
         "per_article": {r["id"]: extraction_metrics([r]) for r in records},
         "window_failures": sum(len(r.get("failures") or []) for r in records),
     }
-    labelled = [row for row in facts if row.get("gold_label")]
+    labelled, gold, pred = _labelled_facts(records)
     if any("prediction" in row for row in labelled):
-        gold = [Label(row["gold_label"]) for row in labelled]
-        pred = [Label(row["prediction"]) if row.get("prediction") else None for row in labelled]
         summary["end_to_end"] = {
             "note": "gold fact claims; a claim not extracted, not judged as fact, or errored counts as wrong",
             "claims": len(labelled),
