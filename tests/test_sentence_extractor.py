@@ -10,7 +10,7 @@ import pytest
 
 from verify.dates import ArticleDate
 from verify.errors import BackendError
-from verify.extraction import ClaimExtractor, ExtractionResult, leans_on_context
+from verify.extraction import MIN_NEUTRAL_KEPT, ClaimExtractor, ExtractionResult, leans_on_context, rewrite_problem
 from verify.kinds import KindClassifier
 from verify.models import ClaimKind
 from verify.prompts import PromptTemplate
@@ -138,3 +138,84 @@ def test_only_sentences_the_kind_step_keeps_as_facts_are_rewritten():
     ]
     assert [r.schema_name for r in chat.requests].count("claim") == 1
     assert chat.pending == 0
+
+
+def test_neutral_rewrites_every_fact_sentence_and_may_drop_loaded_clauses():
+    chat = FakeChatModel().enqueue(
+        {"claim": "Germany and France signed security agreements on 24 February."},  # drops the sneer
+        {"claim": "Hungary approved the Swedish bid, said the NATO chief Jens Stoltenberg."},  # adds names
+    )
+    result = run(
+        chat,
+        "Germany and France dutifully signed their security agreements on 24 February, as obedient vassals "
+        "always do when summoned by their masters. Hungary approved the Swedish bid.",
+        rewrite_all=True,
+    )
+    assert [c.text for c in result.claims] == [
+        "Germany and France signed security agreements on 24 February.",
+        "Hungary approved the Swedish bid.",  # the rewrite added words found nowhere: kept as written
+    ]
+    assert len(chat.requests) == 2  # neither sentence leans on its context; both were rewritten
+    assert any("adds" in note and "stoltenberg" in note for note in result.dropped)
+
+
+def test_split_on_sentences_only_splits_what_the_kind_step_keeps_as_facts():
+    classify = PromptTemplate("classify_claim", "Kinds.", "Claim: {claim}", "3" * 64)
+    split = PromptTemplate("split_claim", "Split.", "{claim}", "4" * 64)
+    fact = "NATO's airmen flew more than 38,000 sorties over 78 days and did not lose a single pilot in combat."
+    opinion = "The bombing was a cowardly and criminal act that the West will never admit and never repent of."
+
+    def route(request):
+        if request.schema_name == "statements":
+            return {"statements": ["NATO's airmen flew more than 38,000 sorties.", "NATO did not lose a pilot."]}
+        return {"checkable": "cowardly" not in request.messages[-1]["content"]}
+
+    chat = FakeChatModel()
+    chat.enqueue(*[route] * 5)
+    extractor = ClaimExtractor(
+        chat,
+        None,
+        window_sentences=10,
+        context_sentences=2,
+        max_reasks=0,
+        mode="sentences",
+        classifier=KindClassifier(chat, classify, max_reasks=0),
+        splitter=split,
+        split_words=10,
+    )
+    result = asyncio.run(extractor.extract(f"{fact} {opinion}"))
+    assert [(c.text, c.kind == ClaimKind.FACT) for c in result.claims] == [
+        ("NATO's airmen flew more than 38,000 sorties.", True),
+        ("NATO did not lose a pilot.", True),
+        (opinion, False),  # set aside: never split
+    ]
+    assert [r.schema_name for r in chat.requests].count("statements") == 1
+
+
+TURKEY = (
+    "Only this week, on 26 December, did the committee of the Turkish parliament approve Sweden's accession protocol."
+)
+MALYAR = "On the flanks of Artyomovsk, Malyar boasted of 440 square kilometres regained."
+
+
+@pytest.mark.parametrize(
+    ("sentence", "rewrite", "problem"),
+    [
+        (TURKEY, "The Turkish parliament's committee approved Sweden's accession protocol on 26 December.", None),
+        (TURKEY, "The Turkish parliament did not approve Sweden's accession protocol.", "negations"),
+        (TURKEY, "The Hungarian parliament approved Sweden's accession protocol.", "adds hungarian"),
+        (
+            MALYAR,
+            "Malyar said 440 square kilometres had been regained on the flanks of Artyomovsk.",
+            None,
+        ),  # "said": "boasted"
+        (
+            MALYAR,
+            "Malyar admitted 440 square kilometres had been lost on the flanks of Artyomovsk.",
+            "adds admitted, lost",
+        ),
+    ],
+)
+def test_what_a_neutral_rewrite_may_change(sentence: str, rewrite: str, problem: str | None):
+    found = rewrite_problem(rewrite, sentence, "", "", min_kept=MIN_NEUTRAL_KEPT)
+    assert (found is None) if problem is None else (found is not None and problem in found), found

@@ -181,6 +181,25 @@ def test_the_lexical_index_is_loaded_not_rebuilt_and_a_stale_one_is_brought_up_t
     assert fresh.lexical.revision == fresh.revision()
 
 
+def test_a_write_around_the_store_is_caught_by_a_forced_refresh_which_compares_counts(tmp_path: Path):
+    corpus = write_small_corpus(tmp_path / "evidence")
+    make_verifier(tmp_path).ingest([corpus])
+    store = make_verifier(tmp_path).store(create=True)
+    assert store.lexical.count() == store.count()
+    vector = HashEmbedder().embed(["Zyxwv passage"])[0]
+    store._collection.add(  # a raw Chroma write: the revision is not changed
+        ids=["raw-1"],
+        documents=["Zyxwv quorbles were counted in Tallinn."],
+        embeddings=[vector],
+        metadatas=[{"doc_id": "raw"}],
+    )
+    store.release()
+    fresh = make_verifier(tmp_path).store()  # opening runs the routine check, which trusts the revision
+    assert not fresh.lexical_search("Zyxwv quorbles", 1)
+    assert fresh.refresh_lexical(force=True) is True
+    assert fresh.lexical_search("Zyxwv quorbles", 1)[0][0] == "raw-1"
+
+
 def test_a_store_from_before_the_lexical_index_gets_one_on_first_use(tmp_path: Path, small_corpus: Path):
     import shutil
 

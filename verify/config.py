@@ -128,6 +128,12 @@ class VerifyConfig(BaseModel):
         description="With extractor = sentences: rewrite each fact sentence that leans on its context to stand "
         "alone (one call each; measured: no gain on the development articles at three times the time)",
     )
+    neutral_sentences: bool = Field(
+        False,
+        description="With extractor = sentences: rewrite every fact sentence as the plain fact it states, without "
+        "loaded words or opinion clauses, names and dates resolved (prompt neutral_sentence, one call each; "
+        "takes the place of rewrite_sentences; evals/RESULTS.md section 14)",
+    )
     window_sentences: int = Field(10, ge=1)
     kind_classifier: bool = Field(True, description="Decide fact / not checkable by a separate short call per claim")
     kind_logprobs: bool = Field(
@@ -137,7 +143,9 @@ class VerifyConfig(BaseModel):
         "(evals/RESULTS.md section 3c)",
     )
     split_long_claims: bool = Field(
-        False, description="Rewrite each fact claim longer than split_words words as short statements (one call each)"
+        False,
+        description="Rewrite each fact claim longer than split_words words as short statements (one call each; with "
+        "extractor = sentences only the sentences the kind step keeps as facts)",
     )
     split_words: int = Field(20, ge=5)
     checkable_threshold: float = Field(
@@ -239,6 +247,7 @@ _ENV = {
     "VERIFY_WINDOW_SENTENCES": "window_sentences",
     "VERIFY_EXTRACTOR": "extractor",
     "VERIFY_REWRITE_SENTENCES": "rewrite_sentences",
+    "VERIFY_NEUTRAL_SENTENCES": "neutral_sentences",
     "VERIFY_SPLIT_LONG_CLAIMS": "split_long_claims",
 }
 

@@ -29,7 +29,7 @@ from .dates import ArticleDate
 from .errors import FATAL, BackendError, TruncatedOutputError
 from .fences import data_line
 from .kinds import KindClassifier, KindScore, kind_distributions, kind_for
-from .lexical import tokenize
+from .lexical import negations, tokenize
 from .llm import ChatBackend, ChatRequest
 from .models import Claim, ClaimKind, Span, Usage, WindowFailure
 from .prompts import PromptTemplate
@@ -78,6 +78,7 @@ class RewriteOutput(BaseModel):
 
 
 MIN_REWRITE_KEPT = 0.6  # share of the sentence's content words a rewritten sentence must keep
+MIN_NEUTRAL_KEPT = 0.3  # the same for a neutral rewrite, which drops loaded words and opinion clauses
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _SEASONS = "spring|summer|autumn|fall|winter"
@@ -107,16 +108,33 @@ _LEANS_ON_CONTEXT = [
 _DATE_WORD = re.compile(rf"^(\d+(st|nd|rd|th)?|{_MONTHS}|{_DAYS}|{_SEASONS})$")
 
 
-def rewrite_problem(rewrite: str, sentence: str, context: str, date_line: str) -> str | None:
+_REPORTING = frozenset(["said", "says", "stated", "reported"])  # a neutral verb for "boasted", "admitted"
+_SUFFIX = re.compile(r"(ing|ed|es|e|s|d)$")
+
+
+def _stem(word: str) -> str:
+    """A word without its inflection ("approved", "approve" and "approves" alike); irregular forms differ."""
+    return _SUFFIX.sub("", word) if len(word) > 4 else word
+
+
+def rewrite_problem(
+    rewrite: str, sentence: str, context: str, date_line: str, *, min_kept: float = MIN_REWRITE_KEPT
+) -> str | None:
     """Why a rewritten sentence may not replace the sentence, or None. A rewrite may only add words
-    found in the context or the article's date (and date words: a resolved "last week"); it must keep
-    most of the sentence's own words."""
+    found in the context or the article's date (and date words: a resolved "last week"), other forms
+    of those words, and a plain reporting verb ("said" for "boasted"); it must keep the sentence's
+    negation words, and at least ``min_kept`` of its own words."""
     words, own = set(tokenize(rewrite)), set(tokenize(sentence))
     kept = len(words & own) / len(own) if own else 1.0
-    if kept < MIN_REWRITE_KEPT:
+    if kept < min_kept:
         return f"{kept:.2f} of the sentence's words kept"
+    if negations(rewrite) != negations(sentence):  # "did not approve" must not become "approved"
+        return f"negations {sorted(negations(sentence))} became {sorted(negations(rewrite))}"
     known = own | set(tokenize(context)) | set(tokenize(date_line))
-    added = sorted(w for w in words - known if not _DATE_WORD.match(w))
+    stems = {_stem(w) for w in known}
+    added = sorted(
+        w for w in words - known if not _DATE_WORD.match(w) and w not in _REPORTING and _stem(w) not in stems
+    )
     if added:
         return f"adds {', '.join(added)}, found neither in the sentence nor in its context"
     return None
@@ -256,6 +274,7 @@ class ClaimExtractor:
         split_words: int = 20,
         mode: Literal["windows", "sentences"] = "windows",
         rewriter: PromptTemplate | None = None,
+        rewrite_all: bool = False,
     ) -> None:
         self.backend = backend
         self.prompt = prompt
@@ -272,6 +291,9 @@ class ClaimExtractor:
         # and one that leans on its context is rewritten to stand alone by ``rewriter`` (one short call)
         self.mode = mode
         self.rewriter = rewriter
+        # every fact sentence is rewritten (the neutral prompt: it may drop loaded words and opinion clauses),
+        # not only those that lean on their context
+        self.rewrite_all = rewrite_all
 
     async def extract(self, text: str, *, article_date: ArticleDate | None = None) -> ExtractionResult:
         sentences = split_sentences(text)
@@ -439,6 +461,8 @@ class _Run:
         self.windows += 1
         sentences = [*window.context, *window.targets]
 
+        facts: set[int] = set()  # id() of the claims the kind step keeps as facts
+
         async def claim(j: int) -> _Found:
             sentence = sentences[j]
             text = " ".join(sentence.text.split())
@@ -446,19 +470,23 @@ class _Run:
                 return _Found(sentence.index, 0, text, ClaimKind.OTHER)  # never judged (see _claims)
             score = await self._score(text, text, ex.classifier) if ex.classifier is not None else None
             fact = score is None or ex.classifier is None or score.prob >= ex.classifier.threshold
-            if ex.rewriter is not None and fact and leans_on_context(text):
+            if ex.rewriter is not None and fact and (ex.rewrite_all or leans_on_context(text)):
                 context = sentences[max(0, j - ex.context_sentences) : j]
                 rewritten = await self._rewrite(sentence, context)
                 if rewritten is not None and ex.classifier is not None:
                     self.scores.setdefault(dedup_key(rewritten), self.scores[dedup_key(text)])  # scored as written
                 text = rewritten or text
-            return _Found(sentence.index, 0, text, ClaimKind.FACT)
+            found = _Found(sentence.index, 0, text, ClaimKind.FACT)
+            if fact:
+                facts.add(id(found))
+            return found
 
         found = await asyncio.gather(*(claim(j) for j in range(len(window.context), len(sentences))))
         mine = [f for f in found if tokenize(f.text)]
-        if ex.splitter is not None:
+        if ex.splitter is not None:  # only sentences kept as facts: a set-aside sentence is not judged anyway
             context_text = " ".join(s.text for s in sentences)
-            mine = await self._split_long(mine, {s.index + 1: s for s in window.targets}, context_text)
+            targets = {s.index + 1: s for s in window.targets}
+            mine = await self._split_long(mine, targets, context_text, eligible=lambda f: id(f) in facts)
             if ex.classifier is not None:
                 by_index = {s.index: s.text for s in window.targets}
                 await asyncio.gather(*(self._score(f.text, by_index[f.sentence], ex.classifier) for f in mine))
@@ -485,18 +513,35 @@ class _Run:
             return None
         self.raws.extend(result.raw_outputs)
         text = " ".join(result.value.claim.split())
-        problem = rewrite_problem(text, sentence.text, " ".join(s.text for s in context), self.date_line)
+        problem = rewrite_problem(
+            text,
+            sentence.text,
+            " ".join(s.text for s in context),
+            self.date_line,
+            min_kept=MIN_NEUTRAL_KEPT if ex.rewrite_all else MIN_REWRITE_KEPT,
+        )
         if problem:
             note = f"sentence {sentence.index + 1}: rewrite {text!r} not used ({problem}); kept as written"
             self.dropped.append(note)
             return None
         return text
 
-    async def _split_long(self, found: list[_Found], targets: dict[int, Sentence], context: str) -> list[_Found]:
-        """Every fact claim longer than ``split_words`` words, rewritten as the short statements it makes
-        (one more call each, as soon as its window is back); a failed or ungrounded split keeps the claim."""
+    async def _split_long(
+        self,
+        found: list[_Found],
+        targets: dict[int, Sentence],
+        context: str,
+        eligible: Callable[[_Found], bool] | None = None,
+    ) -> list[_Found]:
+        """Every fact claim longer than ``split_words`` words (and ``eligible``), rewritten as the short
+        statements it makes (one more call each, as soon as its window is back); a failed or ungrounded
+        split keeps the claim."""
         ex = self.extractor
-        long = [f for f in found if f.kind == ClaimKind.FACT and len(f.text.split()) > ex.split_words]
+        long = [
+            f
+            for f in found
+            if f.kind == ClaimKind.FACT and len(f.text.split()) > ex.split_words and (eligible is None or eligible(f))
+        ]
         results = await asyncio.gather(*(self._split(f, targets, context) for f in long))
         replaced = {id(f): parts for f, parts in zip(long, results, strict=True) if parts}
         out: list[_Found] = []

@@ -90,11 +90,10 @@ class Verifier:
         self.extract_prompt: PromptTemplate | None = (
             None if sentences else load_prompt(self.config.prompts_dir, "extract_claims")
         )
-        self.rewrite_prompt: PromptTemplate | None = (
-            load_prompt(self.config.prompts_dir, "rewrite_sentence")
-            if sentences and self.config.rewrite_sentences
-            else None
-        )
+        self.rewrite_prompt: PromptTemplate | None = None
+        if sentences and (self.config.neutral_sentences or self.config.rewrite_sentences):
+            name = "neutral_sentence" if self.config.neutral_sentences else "rewrite_sentence"
+            self.rewrite_prompt = load_prompt(self.config.prompts_dir, name)
         self.judge_prompt: PromptTemplate = load_prompt(
             self.config.prompts_dir, "judge_claim" if self.config.judge_citations == "model" else "judge_label"
         )
@@ -297,6 +296,7 @@ class Verifier:
             split_words=self.config.split_words,
             mode=self.config.extractor,
             rewriter=self.rewrite_prompt,
+            rewrite_all=self.config.neutral_sentences,
         )
 
     # ----- ingest -------------------------------------------------------------------------------
