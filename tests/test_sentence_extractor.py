@@ -31,7 +31,9 @@ ARTICLE = (
 )
 
 
-def run(chat: FakeChatModel, text: str = ARTICLE, **kwargs) -> ExtractionResult:
+def run(
+    chat: FakeChatModel, text: str = ARTICLE, rewriter: PromptTemplate | None = REWRITE, **kwargs
+) -> ExtractionResult:
     extractor = ClaimExtractor(
         chat,
         None,
@@ -39,7 +41,7 @@ def run(chat: FakeChatModel, text: str = ARTICLE, **kwargs) -> ExtractionResult:
         context_sentences=2,
         max_reasks=0,
         mode="sentences",
-        rewriter=REWRITE,
+        rewriter=rewriter,
         **kwargs,
     )
     return asyncio.run(extractor.extract(text, article_date=ArticleDate(value=date(2023, 11, 28), source="given")))
@@ -172,18 +174,14 @@ def test_split_on_sentences_only_splits_what_the_kind_step_keeps_as_facts():
 
     chat = FakeChatModel()
     chat.enqueue(*[route] * 5)
-    extractor = ClaimExtractor(
+    result = run(
         chat,
-        None,
-        window_sentences=10,
-        context_sentences=2,
-        max_reasks=0,
-        mode="sentences",
+        f"{fact} {opinion}",
+        rewriter=None,
         classifier=KindClassifier(chat, classify, max_reasks=0),
         splitter=split,
         split_words=10,
     )
-    result = asyncio.run(extractor.extract(f"{fact} {opinion}"))
     assert [(c.text, c.kind == ClaimKind.FACT) for c in result.claims] == [
         ("NATO's airmen flew more than 38,000 sorties.", True),
         ("NATO did not lose a pilot.", True),

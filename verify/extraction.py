@@ -461,32 +461,27 @@ class _Run:
         self.windows += 1
         sentences = [*window.context, *window.targets]
 
-        facts: set[int] = set()  # id() of the claims the kind step keeps as facts
-
         async def claim(j: int) -> _Found:
             sentence = sentences[j]
             text = " ".join(sentence.text.split())
             if is_question(text):
                 return _Found(sentence.index, 0, text, ClaimKind.OTHER)  # never judged (see _claims)
             score = await self._score(text, text, ex.classifier) if ex.classifier is not None else None
-            fact = score is None or ex.classifier is None or score.prob >= ex.classifier.threshold
+            fact = self._keeps(score)
             if ex.rewriter is not None and fact and (ex.rewrite_all or leans_on_context(text)):
                 context = sentences[max(0, j - ex.context_sentences) : j]
                 rewritten = await self._rewrite(sentence, context)
                 if rewritten is not None and ex.classifier is not None:
                     self.scores.setdefault(dedup_key(rewritten), self.scores[dedup_key(text)])  # scored as written
                 text = rewritten or text
-            found = _Found(sentence.index, 0, text, ClaimKind.FACT)
-            if fact:
-                facts.add(id(found))
-            return found
+            return _Found(sentence.index, 0, text, ClaimKind.FACT)
 
         found = await asyncio.gather(*(claim(j) for j in range(len(window.context), len(sentences))))
         mine = [f for f in found if tokenize(f.text)]
         if ex.splitter is not None:  # only sentences kept as facts: a set-aside sentence is not judged anyway
             context_text = " ".join(s.text for s in sentences)
             targets = {s.index + 1: s for s in window.targets}
-            mine = await self._split_long(mine, targets, context_text, eligible=lambda f: id(f) in facts)
+            mine = await self._split_long(mine, targets, context_text, eligible=lambda f: self._kept_as_fact(f.text))
             if ex.classifier is not None:
                 by_index = {s.index: s.text for s in window.targets}
                 await asyncio.gather(*(self._score(f.text, by_index[f.sentence], ex.classifier) for f in mine))
@@ -597,6 +592,16 @@ class _Run:
             self._spent(exc)
             self.dropped.append(f"{failed} ({type(exc).__name__}: {exc}); {fallback}")
             return None
+
+    def _keeps(self, score: KindScore | None) -> bool:
+        """Whether the kind step keeps a claim with this score as a fact (without a step or a score: kept)."""
+        classifier = self.extractor.classifier
+        return score is None or classifier is None or score.prob >= classifier.threshold
+
+    def _kept_as_fact(self, text: str) -> bool:
+        """:meth:`_keeps` for a claim text whose kind call has finished."""
+        task = self.scores.get(dedup_key(text))
+        return self._keeps(task.result() if task is not None else None)
 
     def _score(self, text: str, sentence: str, classifier: KindClassifier) -> asyncio.Task[KindScore | None]:
         """The kind step's call for one claim text, started once however often the text is found."""
