@@ -148,6 +148,40 @@ def test_empty_collection_fails_require_passages(tmp_path: Path):
         store.require_passages()
 
 
+def test_a_collection_written_around_the_lexical_index_is_not_taken_for_empty(tmp_path: Path):
+    store = EvidenceStore(HashEmbedder(), path=tmp_path / "chroma", create=True)
+    p = FILLER[0]
+    store._collection.add(ids=[p.id], documents=[p.text], embeddings=HashEmbedder().embed([p.text]))
+    assert store.lexical.count() == 0  # no revision change: the routine check does not see the write
+    store.require_passages()  # Chroma's own count decides when the lexical index holds nothing
+
+
+def test_building_a_retriever_loads_the_vector_index_once_in_the_background(store: EvidenceStore):
+    assert store._warm_up is None
+    retriever = retriever_for(store)
+    started = store._warm_up
+    assert started is not None and started.ident is not None
+    assert store.warm_up() is started  # once per store
+    started.join(timeout=60)
+    assert not started.is_alive()
+    assert retriever.retrieve("Finland joined NATO on 4 April 2023")[0].passage.id == "p-finland"
+
+
+class NarrowEmbedder(HashEmbedder):
+    dimension = 7  # not the collection's: every dense query fails
+
+
+def test_a_failed_warm_up_is_logged_and_the_first_query_reports_the_error(
+    store: EvidenceStore, caplog: pytest.LogCaptureFixture
+):
+    store.embedder = NarrowEmbedder()
+    with caplog.at_level("DEBUG", logger="verify"):
+        store.warm_up().join(timeout=60)
+    assert "warming the vector index" in caplog.text
+    with pytest.raises(Exception, match=r"(?i)dimension"):
+        store.dense_search("Finland", 3)
+
+
 def test_store_round_trips_passages(store: EvidenceStore):
     assert store.count() == len(FILLER)
     by_id = {p.id: p for p in store.all_passages()}

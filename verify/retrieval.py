@@ -44,6 +44,7 @@ class HybridRetriever:
         self.lexical_candidates = lexical_candidates
         self.near_duplicate_jaccard = near_duplicate_jaccard
         store.lexical  # noqa: B018 -- opened (and brought up to date) now, not at the first claim
+        store.warm_up()  # Chroma's vector index loads in the background meanwhile
 
     @classmethod
     def from_config(cls, store: EvidenceStore, config: VerifyConfig) -> HybridRetriever:

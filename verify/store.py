@@ -134,6 +134,7 @@ class EvidenceStore:
         self._checked_at = 0.0
         self._sync_lock = threading.Lock()
         self._writer_lock: str | None = None
+        self._warm_up: threading.Thread | None = None
         if (create or write) and not url and path is not None:
             self._writer_lock = _lock_for_writing(path)
         try:
@@ -179,7 +180,11 @@ class EvidenceStore:
         return int(self._collection.count())
 
     def require_passages(self) -> None:
-        if self.count() == 0:
+        """Fail on an empty collection. Asked of the lexical index, which is in step with the
+        collection's revision, before Chroma: Chroma's first read of a large collection loads its
+        whole vector index (5-20 s at 1,000,000 passages), which :meth:`warm_up` does in the
+        background instead."""
+        if self.lexical.count() == 0 and self.count() == 0:
             raise CollectionMissingError(
                 f"collection '{self.name}' in {self.location} is empty: run 'verify ingest PATH...' first"
             )
@@ -368,6 +373,28 @@ class EvidenceStore:
         ):
             out.append((_from_meta(pid, text, meta), 1.0 - float(dist)))
         return out
+
+    def warm_up(self) -> threading.Thread:
+        """Start loading Chroma's vector index in a background thread (once per store) and return
+        the thread. Chroma reads the whole index on the first query of a process, 5-10 s at 1,000,000
+        passages (bench/bench_store.py); started when a retriever is built, this runs while the
+        claims are extracted, and a query made before it ends waits for the same load. A failure
+        here is only logged: the first real query meets it and reports it."""
+        with self._sync_lock:
+            if self._warm_up is None:
+                self._warm_up = threading.Thread(target=self._load_vectors, name="verify-store-warm-up", daemon=True)
+                self._warm_up.start()
+            return self._warm_up
+
+    def _load_vectors(self) -> None:
+        started = time.perf_counter()
+        try:
+            unit = [1.0] + [0.0] * (self.embedder.dimension - 1)
+            self._collection.query(query_embeddings=[unit], n_results=1, include=[])
+        except Exception as exc:  # the first real query meets it again and reports it
+            log.debug("warming the vector index of %s failed: %s", self.location, exc)
+            return
+        log.debug("vector index of %s loaded in %.1f s", self.location, time.perf_counter() - started)
 
     def _pages(self, include: list[str]) -> Iterator[tuple[list[str], list[str] | None, list[dict[str, Any]]]]:
         offset = 0
