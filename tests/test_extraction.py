@@ -468,3 +468,32 @@ def test_a_failed_split_keeps_the_claim_whole(extract_prompt: PromptTemplate):
     result = asyncio.run(with_splitter(chat, extract_prompt).extract(LONG))
     assert [c.text for c in result.claims] == [LONG]
     assert any("split of" in note for note in result.dropped)
+
+
+@pytest.mark.parametrize(
+    ("text", "resolved"),
+    [
+        ("Yesterday the assembly voted.", "Yesterday (1 March 2024) the assembly voted."),
+        ("They meet today and tomorrow.", "They meet today (2 March 2024) and tomorrow (3 March 2024)."),
+        ("It was approved last month.", "It was approved last month (February 2024)."),
+        ("Deliveries start next month.", "Deliveries start next month (April 2024)."),
+        ("Last year the EU paid.", "Last year (2023) the EU paid."),
+        ("This week, on Tuesday, it passed.", "This week (the week of 26 February 2024), on Tuesday, it passed."),
+        ("Finland applied two years ago.", "Finland applied two years ago (2022)."),
+        ("It began 10 years ago.", "It began 10 years ago (2014)."),
+        ("the grandchildren of today's Ukrainians", "the grandchildren of today's Ukrainians"),
+        ("on Monday, next July, six months later", "on Monday, next July, six months later"),
+        ("yesterday (1 March 2024) already", "yesterday (1 March 2024) already"),
+    ],
+)
+def test_relative_times_are_followed_by_the_date_they_mean(text: str, resolved: str):
+    from verify.dates import resolve_relative
+
+    assert resolve_relative(text, date(2024, 3, 2)) == resolved
+
+
+def test_a_relative_month_crosses_the_year():
+    from verify.dates import resolve_relative
+
+    assert resolve_relative("last month", date(2024, 1, 10)) == "last month (December 2023)"
+    assert resolve_relative("next month", date(2023, 12, 10)) == "next month (January 2024)"

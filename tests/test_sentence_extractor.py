@@ -106,21 +106,25 @@ def test_a_bad_or_failed_rewrite_keeps_the_sentence_as_written(answer, why: str)
     assert not result.failures  # a sentence kept as written is not a failed window
 
 
-def test_the_kind_step_decides_the_kinds_of_sentence_claims():
-    classify = PromptTemplate("classify_claim", "Kinds.", "Claim: {claim}", "3" * 64)
+CLASSIFY = PromptTemplate("classify_claim", "Kinds.", "Claim: {claim}", "3" * 64)
+
+
+def reckless_is_opinion(calls: int) -> tuple[FakeChatModel, KindClassifier]:
+    """A fake model whose kind step keeps every claim as a fact except those with "reckless"."""
     chat = FakeChatModel()
-    chat.enqueue(*[lambda r: {"checkable": "reckless" not in r.messages[-1]["content"]}] * 2)
+    chat.enqueue(*[lambda r: {"checkable": "reckless" not in r.messages[-1]["content"]}] * calls)
+    return chat, KindClassifier(chat, CLASSIFY, max_reasks=0)
+
+
+def test_the_kind_step_decides_the_kinds_of_sentence_claims():
+    chat, classifier = reckless_is_opinion(2)
     result = run(
-        chat,
-        "Finland joined NATO on 4 April 2023. The enlargement was a reckless provocation.",
-        classifier=KindClassifier(chat, classify, max_reasks=0),
+        chat, "Finland joined NATO on 4 April 2023. The enlargement was a reckless provocation.", classifier=classifier
     )
     assert [(c.kind, c.checkable_prob) for c in result.claims] == [(ClaimKind.FACT, 1.0), (ClaimKind.OPINION, 0.0)]
 
 
 def test_only_sentences_the_kind_step_keeps_as_facts_are_rewritten():
-    classify = PromptTemplate("classify_claim", "Kinds.", "Claim: {claim}", "3" * 64)
-
     def route(request):
         if request.schema_name == "claim":
             return {"claim": "Finland became the alliance's 31st member."}
@@ -131,7 +135,7 @@ def test_only_sentences_the_kind_step_keeps_as_facts_are_rewritten():
     result = run(
         chat,
         "Finland joined NATO on 4 April 2023. It became the alliance's 31st member. It was a reckless provocation.",
-        classifier=KindClassifier(chat, classify, max_reasks=0),
+        classifier=KindClassifier(chat, CLASSIFY, max_reasks=0),
     )
     assert [(c.text, c.kind, c.checkable_prob) for c in result.claims] == [
         ("Finland joined NATO on 4 April 2023.", ClaimKind.FACT, 1.0),
@@ -162,7 +166,6 @@ def test_neutral_rewrites_every_fact_sentence_and_may_drop_loaded_clauses():
 
 
 def test_split_on_sentences_only_splits_what_the_kind_step_keeps_as_facts():
-    classify = PromptTemplate("classify_claim", "Kinds.", "Claim: {claim}", "3" * 64)
     split = PromptTemplate("split_claim", "Split.", "{claim}", "4" * 64)
     fact = "NATO's airmen flew more than 38,000 sorties over 78 days and did not lose a single pilot in combat."
     opinion = "The bombing was a cowardly and criminal act that the West will never admit and never repent of."
@@ -178,7 +181,7 @@ def test_split_on_sentences_only_splits_what_the_kind_step_keeps_as_facts():
         chat,
         f"{fact} {opinion}",
         rewriter=None,
-        classifier=KindClassifier(chat, classify, max_reasks=0),
+        classifier=KindClassifier(chat, CLASSIFY, max_reasks=0),
         splitter=split,
         split_words=10,
     )
@@ -217,3 +220,36 @@ MALYAR = "On the flanks of Artyomovsk, Malyar boasted of 440 square kilometres r
 def test_what_a_neutral_rewrite_may_change(sentence: str, rewrite: str, problem: str | None):
     found = rewrite_problem(rewrite, sentence, "", "", min_kept=MIN_NEUTRAL_KEPT)
     assert (found is None) if problem is None else (found is not None and problem in found), found
+
+
+def test_fact_sentences_state_the_dates_their_relative_times_mean():
+    chat, classifier = reckless_is_opinion(3)
+    result = run(
+        chat,
+        "Yesterday the Turkish assembly approved the Swedish bid. Last year it was a reckless provocation. "
+        "Hungary voted two years ago.",
+        rewriter=None,
+        classifier=classifier,
+        resolve_dates=True,
+    )
+    assert [(c.text, c.kind) for c in result.claims] == [
+        ("Yesterday (27 November 2023) the Turkish assembly approved the Swedish bid.", ClaimKind.FACT),
+        ("Last year it was a reckless provocation.", ClaimKind.OPINION),  # set aside: kept as written
+        ("Hungary voted two years ago (2021).", ClaimKind.FACT),
+    ]
+    assert [c.checkable_prob for c in result.claims] == [1.0, 0.0, 1.0]  # scored as the article words it
+    assert result.claims[0].sentence == "Yesterday the Turkish assembly approved the Swedish bid."
+
+
+def test_without_an_article_date_relative_times_stay_as_written():
+    extractor = ClaimExtractor(
+        FakeChatModel(),
+        None,
+        window_sentences=10,
+        context_sentences=2,
+        max_reasks=0,
+        mode="sentences",
+        resolve_dates=True,
+    )
+    result = asyncio.run(extractor.extract("Yesterday the Turkish assembly approved the Swedish bid."))
+    assert [c.text for c in result.claims] == ["Yesterday the Turkish assembly approved the Swedish bid."]

@@ -134,6 +134,12 @@ class VerifyConfig(BaseModel):
         "loaded words or opinion clauses, names and dates resolved (prompt neutral_sentence, one call each; "
         "takes the place of rewrite_sentences; evals/RESULTS.md section 14)",
     )
+    resolve_dates: bool = Field(
+        True,
+        description="With extractor = sentences and a known article date: each unambiguous relative time in a "
+        "claim ('yesterday', 'last month', 'two years ago') is followed by the date it means, in code "
+        "(verify.dates.resolve_relative; evals/RESULTS.md section 16)",
+    )
     window_sentences: int = Field(10, ge=1)
     kind_classifier: bool = Field(True, description="Decide fact / not checkable by a separate short call per claim")
     kind_logprobs: bool = Field(
@@ -249,6 +255,7 @@ _ENV = {
     "VERIFY_REWRITE_SENTENCES": "rewrite_sentences",
     "VERIFY_NEUTRAL_SENTENCES": "neutral_sentences",
     "VERIFY_SPLIT_LONG_CLAIMS": "split_long_claims",
+    "VERIFY_RESOLVE_DATES": "resolve_dates",
 }
 
 

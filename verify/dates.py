@@ -97,3 +97,64 @@ def find_article_date(text: str, given: date | str | None = None, *, headline: b
         if found is not None:
             return ArticleDate(value=found, source=f"dateline: {line[:80]}")
     return None
+
+
+def _day(d: date) -> str:
+    return f"{d.day} {d.strftime('%B %Y')}"
+
+
+def _month(d: date, shift: int) -> str:
+    index = d.year * 12 + d.month - 1 + shift
+    return date(index // 12, index % 12 + 1, 1).strftime("%B %Y")
+
+
+def _week(d: date, shift: int) -> str:
+    monday = date.fromordinal(d.toordinal() - d.weekday() + 7 * shift)
+    return f"the week of {_day(monday)}"
+
+
+_NUMBERS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+_SHIFT = {"last": -1, "this": 0, "next": 1}
+# a relative time, not as a possessive ("today's Ukrainians" speaks of the present, not a date)
+_RELATIVE = re.compile(
+    r"\b(?:(?P<day>today|tonight|yesterday|tomorrow)"
+    r"|(?P<shift>last|this|next)\s+(?P<unit>year|month|week)"
+    r"|(?P<count>\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\s+years?\s+ago)\b(?!['\u2019]s)(?!\s*\()",
+    re.IGNORECASE,
+)
+
+
+def resolve_relative(text: str, on: date) -> str:
+    """``text`` with each unambiguous relative time followed by the date it means on ``on`` (the
+    article's date): "Yesterday (23 January 2024) the assembly approved ...", "last year (2023)".
+    The article's wording stays; the claim then states the date, which the judge and the name check
+    can hold against the evidence. Forms that need the tense or more context ("on Monday", "next
+    July", "six months later") are left as written."""
+
+    def resolved(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if match.group("day"):
+            offset = {"today": 0, "tonight": 0, "yesterday": -1, "tomorrow": 1}[match.group("day").lower()]
+            when = _day(date.fromordinal(on.toordinal() + offset))
+        elif match.group("unit"):
+            shift, unit = _SHIFT[match.group("shift").lower()], match.group("unit").lower()
+            when = (
+                str(on.year + shift) if unit == "year" else _month(on, shift) if unit == "month" else _week(on, shift)
+            )
+        else:
+            count = match.group("count").lower()
+            when = str(on.year - (int(count) if count.isdigit() else _NUMBERS[count]))
+        return f"{word} ({when})"
+
+    return _RELATIVE.sub(resolved, text)

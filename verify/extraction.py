@@ -10,7 +10,8 @@ Windows run concurrently (up to ``concurrency`` requests in flight). A window wh
 recorded as a :class:`~verify.models.WindowFailure` and the rest of the article goes on; a window
 whose answer is cut by the token limit is split in two and each half redone. The headline is context
 only, never a target; a claim from a question is set aside as "other" in code. Relative times are
-resolved by the model against the article's date, when one is known (:mod:`verify.dates`).
+resolved against the article's date, when one is known (:mod:`verify.dates`): by the model in the
+windows extractor, in code (each unambiguous form followed by its date) in the sentences extractor.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
-from .dates import ArticleDate
+from .dates import ArticleDate, resolve_relative
 from .errors import FATAL, BackendError, TruncatedOutputError
 from .fences import data_line
 from .kinds import KindClassifier, KindScore, kind_distributions, kind_for
@@ -275,6 +276,7 @@ class ClaimExtractor:
         mode: Literal["windows", "sentences"] = "windows",
         rewriter: PromptTemplate | None = None,
         rewrite_all: bool = False,
+        resolve_dates: bool = False,
     ) -> None:
         self.backend = backend
         self.prompt = prompt
@@ -294,6 +296,8 @@ class ClaimExtractor:
         # every fact sentence is rewritten (the neutral prompt: it may drop loaded words and opinion clauses),
         # not only those that lean on their context
         self.rewrite_all = rewrite_all
+        # sentences mode: relative times in a claim are followed by the date they mean, in code
+        self.resolve_dates = resolve_dates
 
     async def extract(self, text: str, *, article_date: ArticleDate | None = None) -> ExtractionResult:
         sentences = split_sentences(text)
@@ -301,7 +305,7 @@ class ClaimExtractor:
         windows = make_windows(
             sentences, self.window_sentences, self.context_sentences, first=1 if headline is not None else 0
         )
-        run = _Run(self, render_date(article_date), asyncio.Semaphore(self.concurrency))
+        run = _Run(self, render_date(article_date), asyncio.Semaphore(self.concurrency), article_date)
         started = run.started = time.perf_counter()
         step = run.window if self.mode == "windows" else run.sentences
         await asyncio.gather(*(step(w) for w in windows))
@@ -373,6 +377,7 @@ class _Run:
     extractor: ClaimExtractor
     date_line: str
     gate: asyncio.Semaphore
+    article_date: ArticleDate | None = None
     usage: Usage = field(default_factory=Usage)
     found: list[_Found] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
@@ -474,6 +479,11 @@ class _Run:
                 if rewritten is not None and ex.classifier is not None:
                     self.scores.setdefault(dedup_key(rewritten), self.scores[dedup_key(text)])  # scored as written
                 text = rewritten or text
+            if ex.resolve_dates and fact and self.article_date is not None:
+                resolved = resolve_relative(text, self.article_date.value)
+                if resolved != text and ex.classifier is not None:
+                    self.scores.setdefault(dedup_key(resolved), self.scores[dedup_key(text)])  # scored as written
+                text = resolved
             return _Found(sentence.index, 0, text, ClaimKind.FACT)
 
         found = await asyncio.gather(*(claim(j) for j in range(len(window.context), len(sentences))))

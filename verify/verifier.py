@@ -297,6 +297,7 @@ class Verifier:
             mode=self.config.extractor,
             rewriter=self.rewrite_prompt,
             rewrite_all=self.config.neutral_sentences,
+            resolve_dates=self.config.resolve_dates,
         )
 
     # ----- ingest -------------------------------------------------------------------------------
