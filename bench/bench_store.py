@@ -196,11 +196,11 @@ def report_queries(base: Path, queries: int) -> None:
     """Open the store at ``base`` in fresh processes, as ``Verifier.retriever()`` does, and query it:
     once waiting for the background load of Chroma's vector index, once querying at once."""
 
-    def fresh(*extra: str) -> dict[str, float]:
-        cmd = [sys.executable, __file__, "query", str(base), "--queries", str(queries), *extra]
+    def fresh(n: int, *extra: str) -> dict[str, float]:
+        cmd = [sys.executable, __file__, "query", str(base), "--queries", str(n), *extra]
         return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
 
-    q, at_once = fresh(), fresh("--first-at-once", "--queries", "1")
+    q, at_once = fresh(queries), fresh(1, "--first-at-once")
     print(
         f"  store open in a fresh process (collection, lexical index checked against its revision, "
         f"retriever built): {q['open_s']:.2f} s (target < 2 s), after importing chromadb and tantivy "

@@ -51,7 +51,7 @@ class ArticleDate(BaseModel):
     source: str  # "given" or "dateline: <the text it was read from>"
 
     def describe(self) -> str:
-        return f"{self.value.day} {self.value.strftime('%B %Y')} ({self.value.strftime('%A')})"
+        return f"{_day(self.value)} ({self.value.strftime('%A')})"
 
 
 def parse_date(text: str) -> date | None:
@@ -113,24 +113,15 @@ def _week(d: date, shift: int) -> str:
     return f"the week of {_day(monday)}"
 
 
-_NUMBERS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-}
+_NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_NUMBERS = {word: n for n, word in enumerate(_NUMBER_WORDS, start=1)}
+_DAY_OFFSET = {"today": 0, "tonight": 0, "yesterday": -1, "tomorrow": 1}
 _SHIFT = {"last": -1, "this": 0, "next": 1}
 # a relative time, not as a possessive ("today's Ukrainians" speaks of the present, not a date)
 _RELATIVE = re.compile(
-    r"\b(?:(?P<day>today|tonight|yesterday|tomorrow)"
-    r"|(?P<shift>last|this|next)\s+(?P<unit>year|month|week)"
-    r"|(?P<count>\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\s+years?\s+ago)\b(?!['\u2019]s)(?!\s*\()",
+    rf"\b(?:(?P<day>{'|'.join(_DAY_OFFSET)})"
+    rf"|(?P<shift>{'|'.join(_SHIFT)})\s+(?P<unit>year|month|week)"
+    rf"|(?P<count>\d{{1,2}}|{'|'.join(_NUMBERS)})\s+years?\s+ago)\b(?!['\u2019]s)(?!\s*\()",
     re.IGNORECASE,
 )
 
@@ -145,8 +136,7 @@ def resolve_relative(text: str, on: date) -> str:
     def resolved(match: re.Match[str]) -> str:
         word = match.group(0)
         if match.group("day"):
-            offset = {"today": 0, "tonight": 0, "yesterday": -1, "tomorrow": 1}[match.group("day").lower()]
-            when = _day(date.fromordinal(on.toordinal() + offset))
+            when = _day(date.fromordinal(on.toordinal() + _DAY_OFFSET[match.group("day").lower()]))
         elif match.group("unit"):
             shift, unit = _SHIFT[match.group("shift").lower()], match.group("unit").lower()
             when = (

@@ -305,7 +305,7 @@ class ClaimExtractor:
         windows = make_windows(
             sentences, self.window_sentences, self.context_sentences, first=1 if headline is not None else 0
         )
-        run = _Run(self, render_date(article_date), asyncio.Semaphore(self.concurrency), article_date)
+        run = _Run(self, article_date, asyncio.Semaphore(self.concurrency))
         started = run.started = time.perf_counter()
         step = run.window if self.mode == "windows" else run.sentences
         await asyncio.gather(*(step(w) for w in windows))
@@ -375,9 +375,8 @@ class _Run:
     """One article's extraction: the windows' shared results."""
 
     extractor: ClaimExtractor
-    date_line: str
+    article_date: ArticleDate | None
     gate: asyncio.Semaphore
-    article_date: ArticleDate | None = None
     usage: Usage = field(default_factory=Usage)
     found: list[_Found] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
@@ -388,6 +387,10 @@ class _Run:
     scores: dict[str, asyncio.Task[KindScore | None]] = field(default_factory=dict)
     started: float = 0.0
     windows_done: float = 0.0  # when the last window's answer came back
+
+    @property
+    def date_line(self) -> str:
+        return render_date(self.article_date)
 
     async def window(self, window: Window) -> None:
         ex = self.extractor
@@ -475,15 +478,9 @@ class _Run:
             fact = self._keeps(score)
             if ex.rewriter is not None and fact and (ex.rewrite_all or leans_on_context(text)):
                 context = sentences[max(0, j - ex.context_sentences) : j]
-                rewritten = await self._rewrite(sentence, context)
-                if rewritten is not None and ex.classifier is not None:
-                    self.scores.setdefault(dedup_key(rewritten), self.scores[dedup_key(text)])  # scored as written
-                text = rewritten or text
+                text = self._restated(text, await self._rewrite(sentence, context))
             if ex.resolve_dates and fact and self.article_date is not None:
-                resolved = resolve_relative(text, self.article_date.value)
-                if resolved != text and ex.classifier is not None:
-                    self.scores.setdefault(dedup_key(resolved), self.scores[dedup_key(text)])  # scored as written
-                text = resolved
+                text = self._restated(text, resolve_relative(text, self.article_date.value))
             return _Found(sentence.index, 0, text, ClaimKind.FACT)
 
         found = await asyncio.gather(*(claim(j) for j in range(len(window.context), len(sentences))))
@@ -602,6 +599,15 @@ class _Run:
             self._spent(exc)
             self.dropped.append(f"{failed} ({type(exc).__name__}: {exc}); {fallback}")
             return None
+
+    def _restated(self, text: str, restated: str | None) -> str:
+        """``restated`` (a rewrite or a date-resolved form of ``text``) if there is one, else ``text``;
+        the restatement keeps the kind score of the text as the article words it."""
+        if restated is None or restated == text:
+            return text
+        if self.extractor.classifier is not None:
+            self.scores.setdefault(dedup_key(restated), self.scores[dedup_key(text)])
+        return restated
 
     def _keeps(self, score: KindScore | None) -> bool:
         """Whether the kind step keeps a claim with this score as a fact (without a step or a score: kept)."""

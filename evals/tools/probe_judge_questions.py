@@ -26,9 +26,8 @@ from typing import Any
 import numpy as np
 
 from verify.config import VerifyConfig
-from verify.evals.combine import feature_rows
+from verify.evals.combine import feature_rows, judged_records
 from verify.evals.rescore import NoModel, passages_by_item
-from verify.evals.summary import read_items
 from verify.fences import data_line
 from verify.llm import ChatRequest, TokenLogprob, continued
 from verify.models import LABELS, Label
@@ -55,14 +54,10 @@ def p_yes(logprobs: list[TokenLogprob] | None) -> float | None:
     return mass["yes"] / total if total else None
 
 
-def judged(run_dir: Path) -> list[dict[str, Any]]:
-    return [r for r in read_items(run_dir) if r.get("raw_output") and r.get("label_probs_raw")]
-
-
 async def ask(verifier: Verifier, run_dir: Path, out: Path) -> None:
     prompt = load_prompt(verifier.config.prompts_dir, "judge_question")
     meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
-    records = judged(run_dir)
+    records = judged_records(run_dir)
     passages = passages_by_item(meta, run_dir, records, verifier)
     judge, chat = verifier.make_judge(chat=NoModel()), verifier.chat
     answers: dict[str, dict[str, float | None]] = json.loads(out.read_text()) if out.exists() else {}
@@ -117,7 +112,7 @@ def figures(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def score(verifier: Verifier, run_dir: Path, out: Path) -> None:
     rows, gold, _ = feature_rows(verifier, run_dir)
-    ids = [r["id"] for r in judged(run_dir)]
+    ids = [r["id"] for r in judged_records(run_dir)]
     answers = json.loads(out.read_text(encoding="utf-8"))
     keep = [i for i, item in enumerate(ids) if None not in answers.get(item, {None: None}).values()]
     rows, gold, ids = [rows[i] for i in keep], [gold[i] for i in keep], [ids[i] for i in keep]

@@ -21,13 +21,18 @@ from .runner import judge_prompt_version, verdict_fields
 from .summary import read_items
 
 
+def judged_records(run_dir: Path) -> list[dict[str, Any]]:
+    """The items of a stored run that the model answered with label probabilities."""
+    return [r for r in read_items(run_dir) if r.get("raw_output") and r.get("label_probs_raw")]
+
+
 def feature_rows(verifier: Verifier, run_dir: Path) -> tuple[list[dict[str, float]], list[Label], dict[str, Any]]:
     meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
     if meta["mode"] not in ("judge", "retrieval"):
         raise ConfigError(f"a combiner is fitted on a judge or retrieval run, not a {meta['mode']} run")
     if meta["model"] != verifier.model_name or judge_prompt_version(meta) != verifier.judge_prompt.version:
         raise ConfigError(f"{run_dir} was not run with the current model and judge prompt")
-    records = [r for r in read_items(run_dir) if r.get("raw_output") and r.get("label_probs_raw")]
+    records = judged_records(run_dir)
     passages = passages_by_item(meta, run_dir, records, verifier)
     judge = verifier.make_judge(chat=NoModel())
     rows, gold = [], []
@@ -81,7 +86,7 @@ def cross_fitted_run(verifier: Verifier, run_dir: Path, out_dir: Path, *, folds:
     if (out_dir / "items.jsonl").exists():
         raise ConfigError(f"{out_dir} already holds a run")
     rows, gold, meta = feature_rows(verifier, run_dir)
-    records = [r for r in read_items(run_dir) if r.get("raw_output") and r.get("label_probs_raw")]
+    records = judged_records(run_dir)
     fold = [int(hashlib.sha256(r["id"].encode()).hexdigest(), 16) % folds for r in records]
     passages = passages_by_item(meta, run_dir, records, verifier)
     for k in range(folds):
