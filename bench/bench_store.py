@@ -33,7 +33,9 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -213,8 +215,10 @@ def report_queries(base: Path, queries: int) -> None:
     print(
         f"  hybrid retrieval per claim, claim vector given: p50 {q['p50_ms']:.1f} ms, p95 {q['p95_ms']:.1f} ms "
         f"(target p95 < 100 ms); lexical alone p50 {q['lexical_p50_ms']:.1f} ms, dense alone p50 "
-        f"{q['dense_p50_ms']:.1f} ms; {queries} claims of 14 words"
+        f"{q['dense_p50_ms']:.1f} ms (each asked again after the hybrid call); {queries} claims of 14 words"
     )
+    inside = ", ".join(f"{name} {p50:.1f} / {p95:.1f}" for name, (p50, p95) in q["parts_ms"].items())
+    print(f"  inside the hybrid call, p50 / p95 ms: {inside}")
     print(f"  peak memory opening and querying: {q['peak_mb']:,.0f} MB (RSS)")
 
 
@@ -251,16 +255,38 @@ def query(args: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         store.dense_search("", 20, vector=vectors[0])
         first_s = time.perf_counter() - t0
+    # the store calls a hybrid retrieval makes, each timed inside it (dense and lexical overlap)
+    lexical_alone, dense_alone = store.lexical_search, store.dense_search
+    parts: dict[str, list[float]] = {"refresh": [], "dense": [], "lexical": [], "get": []}
+    current: dict[str, float] = {}
+
+    def timed(name: str, call: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*a: Any, **k: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return call(*a, **k)
+            finally:
+                current[name] = current.get(name, 0.0) + time.perf_counter() - t0
+
+        return wrapper
+
+    store.refresh_lexical = timed("refresh", store.refresh_lexical)  # type: ignore[method-assign]
+    store.dense_search = timed("dense", store.dense_search)  # type: ignore[method-assign]
+    store.lexical_search = timed("lexical", store.lexical_search)  # type: ignore[method-assign]
+    store.get = timed("get", store.get)  # type: ignore[method-assign]
     hybrid, lexical, dense = [], [], []
     for text, vector in zip(queries, vectors, strict=True):
+        current.clear()
         t0 = time.perf_counter()
         retriever.retrieve(text, vector=vector)
         hybrid.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        store.lexical_search(text, 20)
+        for name, values in parts.items():
+            values.append(current.get(name, 0.0))
+        t0 = time.perf_counter()  # the same query again, alone: its pages are now in memory
+        lexical_alone(text, 20)
         lexical.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        store.dense_search(text, 20, vector=vector)
+        dense_alone(text, 20, vector=vector)
         dense.append(time.perf_counter() - t0)
     ms = lambda xs, q: float(np.percentile(xs, q) * 1000)  # noqa: E731
     print(
@@ -274,6 +300,7 @@ def query(args: argparse.Namespace) -> None:
                 "p95_ms": ms(hybrid, 95),
                 "lexical_p50_ms": ms(lexical, 50),
                 "dense_p50_ms": ms(dense, 50),
+                "parts_ms": {name: [ms(v, 50), ms(v, 95)] for name, v in parts.items()},
                 "peak_mb": peak_mb(),
                 "lexical_mb": dir_mb(store.lexical_path),
             }

@@ -4,6 +4,7 @@ Nothing is held in memory per passage: lexical hits are read from Chroma by id."
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .config import VerifyConfig
@@ -43,6 +44,8 @@ class HybridRetriever:
         self.dense_candidates = dense_candidates
         self.lexical_candidates = lexical_candidates
         self.near_duplicate_jaccard = near_duplicate_jaccard
+        # the lexical side of each retrieval runs here, beside the dense search in the caller's thread
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify-lexical")
         store.lexical  # noqa: B018 -- opened (and brought up to date) now, not at the first claim
         store.warm_up()  # Chroma's vector index loads in the background meanwhile
 
@@ -56,13 +59,21 @@ class HybridRetriever:
             near_duplicate_jaccard=config.near_duplicate_jaccard,
         )
 
+    def _lexical_hits(self, query: str) -> tuple[list[tuple[str, float]], list[EvidencePassage]]:
+        """The lexical candidates and their passages (read from Chroma by id; a hit that is also a
+        dense candidate is read twice rather than waiting for the dense search)."""
+        hits = self.store.lexical_search(query, self.lexical_candidates)
+        return hits, self.store.get([pid for pid, _ in hits])
+
     def retrieve(self, query: str, *, vector: list[float] | None = None) -> list[Retrieved]:
         """The top passages for ``query`` (``vector``: its embedding, when the caller has it)."""
         self.store.refresh_lexical()
+        # the lexical side (its search, then its hits read from Chroma) runs beside the dense search
+        lexical_side = self._pool.submit(self._lexical_hits, query)
         dense = self.store.dense_search(query, self.dense_candidates, vector=vector)
-        lexical = self.store.lexical_search(query, self.lexical_candidates)
-        by_id = {p.id: p for p, _ in dense}
-        by_id.update({p.id: p for p in self.store.get([pid for pid, _ in lexical if pid not in by_id])})
+        lexical, lexical_passages = lexical_side.result()
+        by_id = {p.id: p for p in lexical_passages}
+        by_id.update({p.id: p for p, _ in dense})
         lexical = [(pid, score) for pid, score in lexical if pid in by_id]  # gone from Chroma meanwhile
         fused: dict[str, float] = {}
         dense_rank: dict[str, int] = {}
