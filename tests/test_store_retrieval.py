@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -217,6 +218,30 @@ def test_passage_matching_query_words_lexically_ranks_in(store: EvidenceStore):
     kosovo = next(r for r in results if r.passage.id == "p-kosovo")
     assert kosovo.lexical_rank == 1
     assert results[0].passage.id == "p-kosovo"
+
+
+def test_the_lexical_side_runs_beside_the_dense_search_and_its_error_reaches_the_caller(
+    store: EvidenceStore, monkeypatch: pytest.MonkeyPatch
+):
+    retriever = retriever_for(store, top_k=2)
+    caller = threading.get_ident()
+    threads: list[int] = []
+    search = store.lexical_search
+
+    def recorded(query: str, n: int) -> list[tuple[str, float]]:
+        threads.append(threading.get_ident())
+        return search(query, n)
+
+    monkeypatch.setattr(store, "lexical_search", recorded)
+    assert retriever.retrieve("security resolution 1244 on Kosovo")[0].passage.id == "p-kosovo"
+    assert threads and caller not in threads
+
+    def failing(query: str, n: int) -> list[tuple[str, float]]:
+        raise OSError("lexical index unreadable")
+
+    monkeypatch.setattr(store, "lexical_search", failing)
+    with pytest.raises(OSError, match="lexical index unreadable"):
+        retriever.retrieve("Finland")
 
 
 def test_near_duplicate_passages_are_removed(store: EvidenceStore):
