@@ -241,6 +241,25 @@ def test_fact_sentences_state_the_dates_their_relative_times_mean():
     assert result.claims[0].sentence == "Yesterday the Turkish assembly approved the Swedish bid."
 
 
+def test_fact_sentences_name_the_organisation_the_alliance_stands_for():
+    chat, classifier = reckless_is_opinion(3)
+    result = run(
+        chat,
+        "Finland joined NATO on 4 April 2023. The alliance then had 31 members. "
+        "The alliance is a reckless provocation.",
+        rewriter=None,
+        classifier=classifier,
+        resolve_referents=True,
+    )
+    assert [c.text for c in result.claims] == [
+        "Finland joined NATO on 4 April 2023.",
+        "The alliance (NATO) then had 31 members.",
+        "The alliance is a reckless provocation.",  # set aside: kept as written
+    ]
+    assert result.claims[1].sentence == "The alliance then had 31 members."
+    assert [c.checkable_prob for c in result.claims] == [1.0, 1.0, 0.0]
+
+
 def test_without_an_article_date_relative_times_stay_as_written():
     extractor = ClaimExtractor(
         FakeChatModel(),

@@ -140,6 +140,12 @@ class VerifyConfig(BaseModel):
         "claim ('yesterday', 'last month', 'two years ago') is followed by the date it means, in code "
         "(verify.dates.resolve_relative; evals/RESULTS.md section 16)",
     )
+    resolve_referents: bool = Field(
+        False,
+        description="With extractor = sentences: 'the alliance' or 'the bloc' in a claim is followed by the "
+        "organisation the article named last before it ('the alliance (NATO)'), in code "
+        "(verify.referents; evals/RESULTS.md section 18)",
+    )
     window_sentences: int = Field(10, ge=1)
     kind_classifier: bool = Field(True, description="Decide fact / not checkable by a separate short call per claim")
     kind_logprobs: bool = Field(
@@ -256,6 +262,7 @@ _ENV = {
     "VERIFY_NEUTRAL_SENTENCES": "neutral_sentences",
     "VERIFY_SPLIT_LONG_CLAIMS": "split_long_claims",
     "VERIFY_RESOLVE_DATES": "resolve_dates",
+    "VERIFY_RESOLVE_REFERENTS": "resolve_referents",
 }
 
 

@@ -34,6 +34,7 @@ from .lexical import negations, tokenize
 from .llm import ChatBackend, ChatRequest
 from .models import Claim, ClaimKind, Span, Usage, WindowFailure
 from .prompts import PromptTemplate
+from .referents import resolve_referents
 from .sentences import Sentence, split_sentences
 from .structured import OutputRejected, StructuredResult, call_structured
 
@@ -277,6 +278,7 @@ class ClaimExtractor:
         rewriter: PromptTemplate | None = None,
         rewrite_all: bool = False,
         resolve_dates: bool = False,
+        resolve_referents: bool = False,
     ) -> None:
         self.backend = backend
         self.prompt = prompt
@@ -298,6 +300,8 @@ class ClaimExtractor:
         self.rewrite_all = rewrite_all
         # sentences mode: relative times in a claim are followed by the date they mean, in code
         self.resolve_dates = resolve_dates
+        # sentences mode: "the alliance" / "the bloc" in a claim is followed by the organisation it names, in code
+        self.resolve_referents = resolve_referents
 
     async def extract(self, text: str, *, article_date: ArticleDate | None = None) -> ExtractionResult:
         sentences = split_sentences(text)
@@ -305,7 +309,7 @@ class ClaimExtractor:
         windows = make_windows(
             sentences, self.window_sentences, self.context_sentences, first=1 if headline is not None else 0
         )
-        run = _Run(self, article_date, asyncio.Semaphore(self.concurrency))
+        run = _Run(self, article_date, asyncio.Semaphore(self.concurrency), text)
         started = run.started = time.perf_counter()
         step = run.window if self.mode == "windows" else run.sentences
         await asyncio.gather(*(step(w) for w in windows))
@@ -377,6 +381,7 @@ class _Run:
     extractor: ClaimExtractor
     article_date: ArticleDate | None
     gate: asyncio.Semaphore
+    article_text: str = ""  # the article as given: what comes before a sentence
     usage: Usage = field(default_factory=Usage)
     found: list[_Found] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
@@ -481,6 +486,8 @@ class _Run:
                 text = self._restated(text, await self._rewrite(sentence, context))
             if ex.resolve_dates and fact and self.article_date is not None:
                 text = self._restated(text, resolve_relative(text, self.article_date.value))
+            if ex.resolve_referents and fact:
+                text = self._restated(text, resolve_referents(text, self.article_text[: sentence.start]))
             return _Found(sentence.index, 0, text, ClaimKind.FACT)
 
         found = await asyncio.gather(*(claim(j) for j in range(len(window.context), len(sentences))))

@@ -298,6 +298,7 @@ class Verifier:
             rewriter=self.rewrite_prompt,
             rewrite_all=self.config.neutral_sentences,
             resolve_dates=self.config.resolve_dates,
+            resolve_referents=self.config.resolve_referents,
         )
 
     # ----- ingest -------------------------------------------------------------------------------
