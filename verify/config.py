@@ -144,7 +144,7 @@ class VerifyConfig(BaseModel):
         False,
         description="With extractor = sentences: 'the alliance' or 'the bloc' in a claim is followed by the "
         "organisation the article named last before it ('the alliance (NATO)'), in code "
-        "(verify.referents; evals/RESULTS.md section 18)",
+        "(verify.referents; measured as no gain and off: evals/RESULTS.md section 18)",
     )
     window_sentences: int = Field(10, ge=1)
     kind_classifier: bool = Field(True, description="Decide fact / not checkable by a separate short call per claim")
