@@ -143,7 +143,7 @@ class VerifyConfig(BaseModel):
     resolve_referents: bool = Field(
         False,
         description="With extractor = sentences: 'the alliance' or 'the bloc' in a claim is followed by the "
-        "organisation the article named last before it ('the alliance (NATO)'), in code "
+        "organisation the article has named most often before it ('the alliance (NATO)'), in code "
         "(verify.referents; measured as no gain and off: evals/RESULTS.md section 18)",
     )
     window_sentences: int = Field(10, ge=1)

@@ -381,7 +381,7 @@ class _Run:
     extractor: ClaimExtractor
     article_date: ArticleDate | None
     gate: asyncio.Semaphore
-    article_text: str = ""  # the article as given: what comes before a sentence
+    article_text: str  # the article as given: what comes before a sentence
     usage: Usage = field(default_factory=Usage)
     found: list[_Found] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
