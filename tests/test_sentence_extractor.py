@@ -272,3 +272,22 @@ def test_without_an_article_date_relative_times_stay_as_written():
     )
     result = asyncio.run(extractor.extract("Yesterday the Turkish assembly approved the Swedish bid."))
     assert [c.text for c in result.claims] == ["Yesterday the Turkish assembly approved the Swedish bid."]
+
+
+def test_a_quoted_commentator_is_scored_on_the_quoted_words_and_keeps_the_attribution():
+    chat = FakeChatModel()
+    # the kind step sees "says ... analyst" as a checkable attribution, the quoted judgement alone as opinion
+    chat.enqueue(*[lambda r: {"checkable": "says" in r.messages[-1]["content"]}] * 2)
+    text = (
+        '"The council is a reckless waste of everybody\'s time," says Anna Berg, a political analyst. '
+        "Defence Minister Pal Jonson says Sweden joined on 7 March 2024."
+    )
+    result = run(chat, text, rewriter=None, classifier=KindClassifier(chat, CLASSIFY, max_reasks=0), quoted_kinds=True)
+    first, second = result.claims
+    assert first.text == first.sentence  # the claim keeps the speaker
+    assert (first.kind, first.checkable_prob) == (ClaimKind.OPINION, 0.0)
+    assert "quoted commentator" in (first.kind_reason or "")
+    assert (second.kind, second.checkable_prob) == (ClaimKind.FACT, 1.0)  # an official's words: an attribution
+    asked = [r.messages[-1]["content"] for r in chat.requests]
+    assert any("The council is a reckless waste" in a and "Berg" not in a for a in asked)
+    assert chat.pending == 0

@@ -146,6 +146,13 @@ class VerifyConfig(BaseModel):
         "organisation the article has named most often before it ('the alliance (NATO)'), in code "
         "(verify.referents; measured as no gain and off: evals/RESULTS.md section 18)",
     )
+    quoted_kinds: bool = Field(
+        True,
+        description="With extractor = sentences: a sentence that voices one of the article's quoted commentators "
+        "(an analyst, historian, researcher, ... by role word or by a name the article gave such a role) is "
+        "scored by the kind step on the quoted words, not as the attribution 'X says Y'; the claim keeps the "
+        "sentence (verify.quotes; evals/RESULTS.md section 19)",
+    )
     window_sentences: int = Field(10, ge=1)
     kind_classifier: bool = Field(True, description="Decide fact / not checkable by a separate short call per claim")
     kind_logprobs: bool = Field(
@@ -263,6 +270,7 @@ _ENV = {
     "VERIFY_SPLIT_LONG_CLAIMS": "split_long_claims",
     "VERIFY_RESOLVE_DATES": "resolve_dates",
     "VERIFY_RESOLVE_REFERENTS": "resolve_referents",
+    "VERIFY_QUOTED_KINDS": "quoted_kinds",
 }
 
 

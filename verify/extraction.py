@@ -34,6 +34,7 @@ from .lexical import negations, tokenize
 from .llm import ChatBackend, ChatRequest
 from .models import Claim, ClaimKind, Span, Usage, WindowFailure
 from .prompts import PromptTemplate
+from .quotes import commentator_quotes
 from .referents import resolve_referents
 from .sentences import Sentence, split_sentences
 from .structured import OutputRejected, StructuredResult, call_structured
@@ -279,6 +280,7 @@ class ClaimExtractor:
         rewrite_all: bool = False,
         resolve_dates: bool = False,
         resolve_referents: bool = False,
+        quoted_kinds: bool = False,
     ) -> None:
         self.backend = backend
         self.prompt = prompt
@@ -302,6 +304,9 @@ class ClaimExtractor:
         self.resolve_dates = resolve_dates
         # sentences mode: "the alliance" / "the bloc" in a claim is followed by the organisation it names, in code
         self.resolve_referents = resolve_referents
+        # sentences mode: a sentence voicing one of the article's quoted commentators is scored by the kind step
+        # on the quoted words, not as the attribution "X says Y" (verify.quotes)
+        self.quoted_kinds = quoted_kinds
 
     async def extract(self, text: str, *, article_date: ArticleDate | None = None) -> ExtractionResult:
         sentences = split_sentences(text)
@@ -310,6 +315,8 @@ class ClaimExtractor:
             sentences, self.window_sentences, self.context_sentences, first=1 if headline is not None else 0
         )
         run = _Run(self, article_date, asyncio.Semaphore(self.concurrency), text)
+        if self.quoted_kinds and self.mode == "sentences":
+            run.quotes = commentator_quotes(text, sentences)
         started = run.started = time.perf_counter()
         step = run.window if self.mode == "windows" else run.sentences
         await asyncio.gather(*(step(w) for w in windows))
@@ -390,6 +397,9 @@ class _Run:
     windows: int = 0  # windows sent, split halves included
     # the kind step's score of each claim text (by its dedup key), asked as soon as its window is back
     scores: dict[str, asyncio.Task[KindScore | None]] = field(default_factory=dict)
+    # sentences mode: the quoted words to score instead of the sentence, by sentence index (verify.quotes)
+    quotes: dict[int, str] = field(default_factory=dict)
+    quoted: set[str] = field(default_factory=set)  # claims (dedup keys) whose kind score is of their quoted words
     started: float = 0.0
     windows_done: float = 0.0  # when the last window's answer came back
 
@@ -479,7 +489,13 @@ class _Run:
             text = " ".join(sentence.text.split())
             if is_question(text):
                 return _Found(sentence.index, 0, text, ClaimKind.OTHER)  # never judged (see _claims)
-            score = await self._score(text, text, ex.classifier) if ex.classifier is not None else None
+            score = None
+            if ex.classifier is not None:
+                quoted = self.quotes.get(sentence.index)
+                if quoted is not None and dedup_key(quoted):  # the kind of what the commentator says
+                    self.scores.setdefault(dedup_key(text), self._score(quoted, text, ex.classifier))
+                    self.quoted.add(dedup_key(text))
+                score = await self._score(text, text, ex.classifier)
             fact = self._keeps(score)
             if ex.rewriter is not None and fact and (ex.rewrite_all or leans_on_context(text)):
                 context = sentences[max(0, j - ex.context_sentences) : j]
@@ -655,7 +671,8 @@ class _Run:
         kind = kind_for(claim.kind, score.prob, classifier.threshold, claim.text)
         if kind != claim.kind:
             model = f" (model {score.raw:.2f})" if classifier.combiner else ""
-            claim.kind, claim.kind_reason = kind, f"classifier: P(checkable) {score.prob:.2f}{model}"
+            of = " of the quoted commentator's words" if dedup_key(claim.text) in self.quoted else ""
+            claim.kind, claim.kind_reason = kind, f"classifier: P(checkable){of} {score.prob:.2f}{model}"
 
     def _spent(self, exc: BaseException) -> None:
         usage = getattr(exc, "usage", None)

@@ -299,6 +299,7 @@ class Verifier:
             rewrite_all=self.config.neutral_sentences,
             resolve_dates=self.config.resolve_dates,
             resolve_referents=self.config.resolve_referents,
+            quoted_kinds=self.config.quoted_kinds,
         )
 
     # ----- ingest -------------------------------------------------------------------------------
