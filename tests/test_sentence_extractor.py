@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from verify.dates import ArticleDate
+from verify.dates import ArticleDate, dateline_prefix
 from verify.errors import BackendError
 from verify.extraction import MIN_NEUTRAL_KEPT, ClaimExtractor, ExtractionResult, leans_on_context, rewrite_problem
 from verify.kinds import KindClassifier
@@ -290,4 +290,37 @@ def test_a_quoted_commentator_is_scored_on_the_quoted_words_and_keeps_the_attrib
     assert (second.kind, second.checkable_prob) == (ClaimKind.FACT, 1.0)  # an official's words: an attribution
     asked = [r.messages[-1]["content"] for r in chat.requests]
     assert any("The council is a reckless waste" in a and "Berg" not in a for a in asked)
+    assert chat.pending == 0
+
+
+@pytest.mark.parametrize(
+    ("sentence", "prefix"),
+    [
+        ("MOSCOW, 24 January 2024 \u2014 The bargaining in Ankara is over.", "MOSCOW, 24 January 2024 \u2014 "),
+        ("Moscow, November 15 (Tass) \u2013 Eight months of speeches.", "Moscow, November 15 (Tass) \u2013 "),
+        ("Moscow, 03.01.2024 \u2014 The bloc has begun the new year.", "Moscow, 03.01.2024 \u2014 "),
+        ("Finland - a country of 5 million - joined.", None),  # no place, comma and figure before the dash
+        ("Paris, they say, is lovely - for 3 days.", None),
+    ],
+)
+def test_a_dateline_is_where_the_article_was_filed(sentence: str, prefix: str | None):
+    assert dateline_prefix(sentence) == prefix
+
+
+def test_the_dateline_and_a_date_header_are_not_claims():
+    chat = FakeChatModel()
+    chat.enqueue(*[lambda r: {"checkable": "MOSCOW" in r.messages[-1]["content"]}] * 2)
+    text = (
+        "NATO ministers meet in Brussels\n\n"
+        "Published: 2024-02-02\n\n"
+        "MOSCOW, 2 February 2024 \u2014 The Western capitals have found a new way to wage war. "
+        "Finland joined NATO on 4 April 2023."
+    )
+    result = run(chat, text, rewriter=None, classifier=KindClassifier(chat, CLASSIFY, max_reasks=0))
+    assert [c.text for c in result.claims] == [
+        "The Western capitals have found a new way to wage war.",  # scored and judged without the dateline
+        "Finland joined NATO on 4 April 2023.",
+    ]
+    assert result.claims[0].sentence.startswith("MOSCOW, 2 February 2024")  # the report keeps the sentence
+    assert result.claims[0].checkable_prob == 0.0
     assert chat.pending == 0

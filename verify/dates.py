@@ -87,6 +87,26 @@ def header_lines(text: str, headline: bool) -> list[str]:
     return out
 
 
+# "MOSCOW, 24 January 2024", "Moscow, November 15 (Vostok-Inform)": a place, a comma, a figure
+_PLACE_AND_DATE = re.compile(r"^[A-Z][A-Za-z.' -]{1,30},\s*\S.*\d")
+
+
+def dateline_prefix(sentence: str) -> str | None:
+    """The dateline at the head of an article's first sentence ("MOSCOW, 24 January 2024 — "), with
+    its dash and the space after it, or None. Place, comma and a figure, then a dash: the place and
+    day a piece was filed from, not something the article claims."""
+    head = _DATELINE.match(sentence[:_DATELINE_CHARS])
+    if head is None or not _PLACE_AND_DATE.match(head.group(1)):
+        return None
+    return head.group(0)
+
+
+def is_date_header(sentence: str) -> bool:
+    """A short header line that only gives the date ("Published: 2024-02-02", "3 January 2024")."""
+    line = sentence.strip()
+    return len(line) <= _HEADER_CHARS and not line.endswith((".", "?", "!")) and parse_date(line) is not None
+
+
 def find_article_date(text: str, given: date | str | None = None, *, headline: bool = True) -> ArticleDate | None:
     """The caller's date if given, else the first full date in the article's dateline or header."""
     if given is not None:

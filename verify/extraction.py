@@ -26,7 +26,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
-from .dates import ArticleDate, resolve_relative
+from .dates import ArticleDate, dateline_prefix, is_date_header, resolve_relative
 from .errors import FATAL, BackendError, TruncatedOutputError
 from .fences import data_line
 from .kinds import KindClassifier, KindScore, kind_distributions, kind_for
@@ -46,6 +46,7 @@ ResultT = TypeVar("ResultT")
 MIN_SENTENCE_OVERLAP = 0.34  # share of the claim's content words found in its own sentence
 MIN_WINDOW_OVERLAP = 0.6  # share found in the sentence plus its context
 MAX_HEADLINE_WORDS = 30
+MAX_HEADER_LINES = 3  # date lines under the headline ("Published: 2024-02-02") that are not claims
 TOKENS_PER_TARGET = 120  # completion budget per target sentence, plus a fixed margin
 TOKENS_MARGIN = 200
 MAX_CLAIMS_PER_SENTENCE = 4
@@ -311,10 +312,13 @@ class ClaimExtractor:
     async def extract(self, text: str, *, article_date: ArticleDate | None = None) -> ExtractionResult:
         sentences = split_sentences(text)
         headline = find_headline(text, sentences)
-        windows = make_windows(
-            sentences, self.window_sentences, self.context_sentences, first=1 if headline is not None else 0
-        )
+        first = 1 if headline is not None else 0
+        while first < min(len(sentences), MAX_HEADER_LINES) and is_date_header(sentences[first].text):
+            first += 1  # "Published: 2024-02-02": where the article's date is read from, not a claim
+        windows = make_windows(sentences, self.window_sentences, self.context_sentences, first=first)
         run = _Run(self, article_date, asyncio.Semaphore(self.concurrency), text)
+        if first < len(sentences) and (prefix := dateline_prefix(sentences[first].text)) is not None:
+            run.dateline = (first, prefix)
         if self.quoted_kinds and self.mode == "sentences":
             run.quotes = commentator_quotes(text, sentences)
         started = run.started = time.perf_counter()
@@ -399,7 +403,9 @@ class _Run:
     scores: dict[str, asyncio.Task[KindScore | None]] = field(default_factory=dict)
     # sentences mode: the quoted words to score instead of the sentence, by sentence index (verify.quotes)
     quotes: dict[int, str] = field(default_factory=dict)
-    quoted: set[str] = field(default_factory=set)  # claims (dedup keys) whose kind score is of their quoted words
+    quoted: set[str] = field(default_factory=set)
+    # the first sentence's dateline ("MOSCOW, 24 January 2024 — "), which its claim leaves out: (index, prefix)
+    dateline: tuple[int, str] | None = None  # claims (dedup keys) whose kind score is of their quoted words
     started: float = 0.0
     windows_done: float = 0.0  # when the last window's answer came back
 
@@ -487,6 +493,8 @@ class _Run:
         async def claim(j: int) -> _Found:
             sentence = sentences[j]
             text = " ".join(sentence.text.split())
+            if self.dateline is not None and self.dateline[0] == sentence.index:
+                text = " ".join(sentence.text[len(self.dateline[1]) :].split())  # the claim, not where it was filed
             if is_question(text):
                 return _Found(sentence.index, 0, text, ClaimKind.OTHER)  # never judged (see _claims)
             score = None
